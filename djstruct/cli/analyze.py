@@ -1,0 +1,65 @@
+"""``djstruct analyze FILE...``: analyse files and print a summary or JSON lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+from rich.table import Table
+
+from djstruct.cli.common import EXIT_OK, EXIT_SOME_FAILED, err, fail, fmt_time, out
+from djstruct.errors import DjstructError
+from djstruct.types import Analysis
+
+
+@click.command("analyze")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input line on stdout.")
+@click.option("--detector", "detector_name", default=None, help="Detector name (see `djstruct models list`).")
+@click.option("--max-duration", type=float, default=1800.0, show_default=True,
+              help="Refuse files longer than this many seconds (DJ mixes).")
+def analyze(files: tuple[Path, ...], as_json: bool, detector_name: str | None, max_duration: float) -> None:
+    """Analyse audio FILES: tempo, beats, downbeats, sections, drops and energy."""
+    from djstruct.detect.base import analyze_file, get_detector
+
+    try:
+        detector = get_detector(detector_name)
+    except DjstructError as e:
+        fail(str(e))
+    failed = 0
+    for path in files:
+        try:
+            result = analyze_file(path, detector, max_duration_s=max_duration)
+        except DjstructError as e:
+            failed += 1
+            if as_json:
+                print(json.dumps({"path": str(path), "error": str(e)}), flush=True)
+            else:
+                err.print(f"failed: {e}", markup=False)
+            continue
+        if as_json:
+            print(json.dumps(result.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            render_summary(result)
+    sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def render_summary(a: Analysis) -> None:
+    down = np.asarray(a.downbeats)
+    bpm = "-" if a.bpm is None else f"{a.bpm:.2f}"
+    out.print(f"[bold]{a.path}[/]  {fmt_time(a.duration_s)}  BPM {bpm}  "
+              f"{len(a.beats)} beats  {len(a.sections)} sections  detector {a.detector}", markup=True)
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for col in ("#", "start", "bar", "length", "label"):
+        table.add_column(col, justify="right" if col != "label" else "left")
+    for i, s in enumerate(a.sections, 1):
+        bar = "-" if len(down) == 0 else str(int(np.argmin(np.abs(down - s.start))) + 1)
+        bars = (s.end - s.start) / (4 * 60.0 / a.bpm) if a.bpm else 0.0
+        table.add_row(str(i), fmt_time(s.start), bar, f"{bars:.0f} bars" if a.bpm else "-", s.label)
+    out.print(table)
+    if a.drops:
+        out.print("drops: " + ", ".join(fmt_time(d) for d in a.drops))
+    out.print()

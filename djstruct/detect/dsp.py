@@ -1,0 +1,194 @@
+"""The weight-free detector: signal processing only, no trained parameters.
+
+Pipeline (all numpy): frame features -> tempo and a constant-tempo beat grid -> bar phase from
+bar-level novelty -> bar features -> boundary score (novelty x phrase prior) -> peaks with a
+minimum section length -> rule-based labels -> drops. Energy is the per-band level scaled to 0-1.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from djstruct.detect.features import Features, active_span, compute_features
+from djstruct.postprocess import grid as gridmod
+from djstruct.postprocess import sections as secmod
+from djstruct.postprocess.labels import SectionStats, label_by_rules, sections_from_bounds
+from djstruct.types import Analysis, Audio, Energy, Section
+
+log = logging.getLogger(__name__)
+
+ENERGY_DECIMATE = 8  # energy curve at fps / 8 = 10.8 Hz
+ONSET_LAG_S = 0.0  # calibrated shift of onset-envelope peaks relative to true onsets
+
+
+class DspDetector:
+    """Tempo, beats, downbeats, sections, labels, drops and energy from DSP alone."""
+
+    name = "dsp"
+    version = "1"
+    sample_rate_hz = 22050
+
+    def __init__(
+        self,
+        bpm_range: tuple[float, float] = (88.0, 186.0),
+        min_section_bars: int = 4,
+        boundary_threshold: float = 0.32,
+    ) -> None:
+        self.bpm_range = bpm_range
+        self.min_section_bars = min_section_bars
+        self.boundary_threshold = boundary_threshold
+
+    def analyze_batch(self, audios: Sequence[Audio]) -> list[Analysis]:
+        return [self.analyze(a) for a in audios]
+
+    def analyze(self, audio: Audio) -> Analysis:
+        feats = compute_features(audio)
+        return self.analyze_features(feats, path="" if audio.path is None else str(audio.path),
+                                     duration_s=audio.duration_s)
+
+    # -- stages -------------------------------------------------------------------------------
+    def analyze_features(self, f: Features, *, path: str, duration_s: float) -> Analysis:
+        energy = band_energy(f)
+        span = active_span(f.rms_db, f.fps)
+        beat_act = _beat_activation(f)
+        bpm = None if span is None else gridmod.estimate_bpm(_crop(beat_act, f.fps, span), f.fps, self.bpm_range)
+        if span is None or bpm is None:
+            end = duration_s if duration_s > 0 else 0.0
+            secs = (Section(0.0, end, "intro"),) if end > 0 else ()
+            return Analysis(path, duration_s, None, (), (), secs, (), energy, self.name, confidence=0.0)
+
+        g = gridmod.fit_grid(beat_act, f.fps, bpm, active=(span[0] - 0.02, span[1]))
+        beats = g.beats + ONSET_LAG_S
+        beats = beats[(beats >= 0) & (beats < duration_s)]
+        if len(beats) < 8:
+            secs = (Section(0.0, duration_s, "intro"),)
+            return Analysis(path, duration_s, g.bpm, tuple(beats), (), secs, (), energy, self.name)
+
+        period = 60.0 / g.bpm
+        phase = self._bar_phase(f, beats, span[0])
+        downbeats = beats[phase::4]
+        sections, conf = self._sections(f, beats, downbeats, period, span)
+        drops = tuple(s.start for s in sections if s.label == "drop")
+        return Analysis(
+            path=path,
+            duration_s=duration_s,
+            bpm=g.bpm,
+            beats=tuple(float(b) for b in beats),
+            downbeats=tuple(float(b) for b in downbeats),
+            sections=tuple(sections),
+            drops=drops,
+            energy=energy,
+            detector=self.name,
+            confidence=float(np.clip(0.5 * g.fit_quality + 0.5 * conf, 0.0, 1.0)),
+        )
+
+    def _bar_phase(self, f: Features, beats: np.ndarray, start_s: float) -> int:
+        """Which of the first four beats is a downbeat: the phase at which bar-sized blocks of
+        beat-synchronous spectra change most, plus a small prior for the first audible beat."""
+        edges = np.append(beats, beats[-1] + (beats[-1] - beats[-2]))
+        mel = _standardise(secmod.aggregate(f.mel, f.fps, edges))
+        score = np.zeros(len(beats))
+        for w in (4, 8, 16):
+            nov = secmod.block_novelty(mel, w)
+            score += nov / (np.percentile(nov, 95) + 1e-9)
+        sums = np.array([score[p::4].mean() for p in range(4)])
+        first = int(np.argmin(np.abs(beats - start_s)))
+        sums[first % 4] += 0.05 * sums.max()
+        return int(np.argmax(sums))
+
+    def _bar_features(self, f: Features, bar_edges: np.ndarray, beats: np.ndarray) -> np.ndarray:
+        mel = secmod.aggregate(f.mel, f.fps, bar_edges)
+        bands = secmod.aggregate(f.bands, f.fps, bar_edges)
+        kick = _kick_per_bar(f, beats, bar_edges)
+        feats = np.concatenate([_standardise(mel), 2.0 * _standardise(bands), 3.0 * kick[:, None]], axis=1)
+        return feats
+
+    def _sections(self, f, beats, downbeats, period, span) -> tuple[list[Section], float]:
+        bar_s = 4 * period
+        edges = np.append(downbeats, downbeats[-1] + bar_s)
+        if downbeats[0] - beats[0] > 0.5 * period:  # a pickup before the first downbeat
+            edges = np.insert(edges, 0, beats[0])
+        n_bars = len(edges) - 1
+        feats = self._bar_features(f, edges, beats)
+        nov = 0.5 * secmod.block_novelty(feats, 2) + secmod.block_novelty(feats, 4)
+        nov = nov / (np.percentile(nov, 98) + 1e-9) if n_bars > 4 else nov
+        offset = secmod.best_phrase_offset(nov)
+        score = nov * secmod.phrase_weight(n_bars, offset)
+        bars = secmod.pick_boundaries(score, threshold=self.boundary_threshold, min_bars=self.min_section_bars)
+        end_s = max(min(span[1], beats[-1] + period), edges[-2] + 0.5 * bar_s) if n_bars > 1 else span[1]
+        bounds = np.array([edges[0]] + [edges[b] for b in bars] + [end_s])
+        labels = label_by_rules(self._section_stats(f, beats, bounds))
+        sections = sections_from_bounds(bounds, labels, merge_same=True)
+        contrast = float(np.mean([score[b] for b in bars])) if bars else 0.0
+        return sections, float(np.clip(contrast, 0.0, 1.0))
+
+    def _section_stats(self, f: Features, beats: np.ndarray, bounds: np.ndarray) -> SectionStats:
+        kick_beat = _kick_per_beat(f, beats)
+        n = len(bounds) - 1
+        kick, bass, loud, high, slope, bars = (np.zeros(n) for _ in range(6))
+        for i in range(n):
+            a, b = int(bounds[i] * f.fps), max(int(bounds[i + 1] * f.fps), int(bounds[i] * f.fps) + 1)
+            sel = (beats >= bounds[i]) & (beats < bounds[i + 1])
+            kick[i] = kick_beat[sel].mean() if sel.any() else 0.0
+            bass[i] = _db_mean(f.bands[a:b, 0])
+            loud[i] = _db_mean(f.rms_db[a:b])
+            high[i] = _db_mean(f.bands[a:b, 2])
+            q = max((b - a) // 4, 1)
+            slope[i] = _db_mean(f.bands[b - q:b, 2]) - _db_mean(f.bands[a:a + q, 2])
+            bars[i] = sel.sum() / 4.0
+        return SectionStats(kick, bass, loud, high, slope, bars)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _beat_activation(f: Features) -> np.ndarray:
+    a = f.onset / (np.percentile(f.onset, 99) + 1e-9)
+    b = f.onset_low / (np.percentile(f.onset_low, 99) + 1e-9)
+    return (a + b).astype(np.float64)
+
+
+def _crop(x: np.ndarray, fps: float, span: tuple[float, float]) -> np.ndarray:
+    return x[int(span[0] * fps): int(span[1] * fps) + 1]
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
+
+
+def _db_mean(x: np.ndarray) -> float:
+    return float(np.mean(x)) if len(x) else -100.0
+
+
+def _kick_per_beat(f: Features, beats: np.ndarray) -> np.ndarray:
+    """Low-band onset strength at each beat (max within +-2 frames), scaled so the track's
+    strong kicks are ~1."""
+    idx = np.round(beats * f.fps).astype(int)
+    win = np.clip(idx[:, None] + np.arange(-2, 3)[None, :], 0, len(f.onset_low) - 1)
+    k = f.onset_low[win].max(axis=1)
+    ref = np.percentile(k, 90) if len(k) else 1.0
+    return np.clip(k / (ref + 1e-9), 0.0, 1.5)
+
+
+def _kick_per_bar(f: Features, beats: np.ndarray, bar_edges: np.ndarray) -> np.ndarray:
+    kb = _kick_per_beat(f, beats)
+    out = np.zeros(len(bar_edges) - 1)
+    for i in range(len(out)):
+        sel = (beats >= bar_edges[i]) & (beats < bar_edges[i + 1])
+        out[i] = kb[sel].mean() if sel.any() else 0.0
+    return out
+
+
+def band_energy(f: Features) -> Energy:
+    """Bass/mid/high energy in [0, 1] at fps / ENERGY_DECIMATE: band power (dB) averaged in blocks,
+    mapped linearly from 50 dB below the band's loud level (99th percentile) to that level."""
+    n = f.n_frames // ENERGY_DECIMATE
+    if n == 0:
+        empty = np.zeros(0, dtype=np.float32)
+        return Energy(ENERGY_DECIMATE / f.fps, empty, empty, empty)
+    p = 10.0 ** (f.bands[: n * ENERGY_DECIMATE] / 10.0)
+    db = 10.0 * np.log10(p.reshape(n, ENERGY_DECIMATE, 3).mean(axis=1) + 1e-10)
+    ref = np.percentile(db, 99, axis=0)
+    e = np.clip((db - (ref - 50.0)) / 50.0, 0.0, 1.0).astype(np.float32)
+    return Energy(ENERGY_DECIMATE / f.fps, e[:, 0], e[:, 1], e[:, 2])

@@ -1,0 +1,130 @@
+"""Frame-level features for the weight-free detector (numpy + scipy only, no numba).
+
+All features share one frame rate: ``sample_rate_hz / hop`` (22050 / 256 = 86.13 Hz). The STFT is
+computed in blocks and reduced at once, so memory grows with the number of frames times the
+number of mel bands (64), never with the full spectrogram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+
+from djstruct.types import Audio
+
+N_FFT = 1024
+HOP = 256
+N_MELS = 64
+BASS_HZ = 150.0
+HIGH_HZ = 2500.0
+_BLOCK_FRAMES = 4096
+
+
+@dataclass(frozen=True)
+class Features:
+    """Frame-wise features, frame rate ``fps`` (frame i is centred at i / fps seconds).
+
+    mel: (n, 64) float32 log-power mel spectrogram (dB);
+    bands: (n, 3) float32 power in bass/mid/high bands (dB);
+    onset: (n,) float32 spectral-flux onset strength (all bands);
+    onset_low: (n,) float32 flux below ~200 Hz (kick drum);
+    rms_db: (n,) float32 frame loudness (dB).
+    """
+
+    fps: float
+    mel: np.ndarray
+    bands: np.ndarray
+    onset: np.ndarray
+    onset_low: np.ndarray
+    rms_db: np.ndarray
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.onset)
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_frames / self.fps
+
+
+def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float = 30.0, fmax: float | None = None):
+    """Slaney-style triangular mel filterbank, (n_mels, n_fft // 2 + 1) float32."""
+    fmax = fmax or sr / 2.0
+
+    def hz2mel(f: np.ndarray | float) -> np.ndarray:
+        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+
+    def mel2hz(m: np.ndarray) -> np.ndarray:
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    pts = mel2hz(np.linspace(hz2mel(fmin), hz2mel(fmax), n_mels + 2))
+    fb = np.zeros((n_mels, len(freqs)), dtype=np.float32)
+    for i in range(n_mels):
+        lo, c, hi = pts[i], pts[i + 1], pts[i + 2]
+        up = (freqs - lo) / max(c - lo, 1e-9)
+        down = (hi - freqs) / max(hi - c, 1e-9)
+        fb[i] = np.maximum(0.0, np.minimum(up, down)) * (2.0 / (hi - lo))
+    return fb
+
+
+def compute_features(audio: Audio) -> Features:
+    """Features of ``audio`` (any rate; 22050 Hz expected)."""
+    sr = audio.sample_rate_hz
+    x = np.asarray(audio.samples, dtype=np.float32)
+    pad = N_FFT // 2
+    x = np.pad(x, (pad, pad))
+    n_frames = max(1 + (len(x) - N_FFT) // HOP, 1)
+    if len(x) < N_FFT:
+        x = np.pad(x, (0, N_FFT - len(x)))
+    window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
+    fb = mel_filterbank(sr, N_FFT, N_MELS, fmax=min(11000.0, sr / 2))
+    freqs = np.fft.rfftfreq(N_FFT, 1.0 / sr)
+    band_idx = [freqs < BASS_HZ, (freqs >= BASS_HZ) & (freqs < HIGH_HZ), freqs >= HIGH_HZ]
+    low_bins = freqs < 200.0
+
+    mel = np.empty((n_frames, N_MELS), dtype=np.float32)
+    bands = np.empty((n_frames, 3), dtype=np.float32)
+    rms = np.empty(n_frames, dtype=np.float32)
+    low_log = np.empty((n_frames, int(low_bins.sum())), dtype=np.float32)
+    frames_view = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP]
+    for a in range(0, n_frames, _BLOCK_FRAMES):
+        b = min(a + _BLOCK_FRAMES, n_frames)
+        spec = scipy.fft.rfft(frames_view[a:b] * window, axis=1)
+        power = (spec.real**2 + spec.imag**2).astype(np.float32)
+        mel[a:b] = 10.0 * np.log10(power @ fb.T + 1e-10)
+        for j, m in enumerate(band_idx):
+            bands[a:b, j] = 10.0 * np.log10(power[:, m].sum(axis=1) + 1e-10)
+        rms[a:b] = 10.0 * np.log10(power.sum(axis=1) / (N_FFT * window.sum()) + 1e-12)
+        low_log[a:b] = 10.0 * np.log10(power[:, low_bins] + 1e-10)
+
+    onset = _flux(mel)
+    onset_low = _flux(low_log)
+    return Features(sr / HOP, mel, bands, onset, onset_low, rms)
+
+
+def _flux(logspec: np.ndarray) -> np.ndarray:
+    """Half-wave rectified spectral flux of a (n, bins) dB spectrogram, floored at -80 dB below
+    the maximum so that noise in silent parts adds nothing."""
+    s = np.maximum(logspec, logspec.max() - 80.0)
+    d = np.diff(s, axis=0, prepend=s[:1])
+    f = np.maximum(d, 0.0).mean(axis=1)
+    # Remove the slowly varying part (local mean over ~0.5 s) so swells don't count as onsets.
+    k = 43
+    local = np.convolve(f, np.ones(k) / k, mode="same")
+    return np.maximum(f - local, 0.0).astype(np.float32)
+
+
+def active_span(rms_db: np.ndarray, fps: float, floor_db: float = 45.0) -> tuple[float, float] | None:
+    """(start_s, end_s) of the part of the track louder than ``max - floor_db``; None if silent."""
+    if len(rms_db) == 0:
+        return None
+    peak = float(np.percentile(rms_db, 99.5))
+    if peak < -70.0:
+        return None
+    on = np.where(rms_db > peak - floor_db)[0]
+    if len(on) == 0:
+        return None
+    return on[0] / fps, (on[-1] + 1) / fps

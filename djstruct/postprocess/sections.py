@@ -1,0 +1,99 @@
+"""Section boundaries on the bar grid (pure numpy).
+
+Boundaries live on downbeats. A per-bar boundary score (from audio novelty in ``dsp``, from the
+boundary head in ``ml``) is weighted by the bar's position in the phrase (8/16/32-bar phrases
+are where EDM changes), peaks are picked with a minimum section length, and the result is a
+list of bar indices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def bar_index(times: np.ndarray, downbeats: np.ndarray) -> np.ndarray:
+    """Index of the bar (0-based; -1 before the first downbeat) each time in ``times`` falls in."""
+    return np.searchsorted(downbeats, times, side="right") - 1
+
+
+def aggregate(frames: np.ndarray, fps: float, edges_s: np.ndarray) -> np.ndarray:
+    """Mean of ``frames`` (n, d) over each interval [edges_s[i], edges_s[i+1]); (len-1, d)."""
+    n = len(frames)
+    idx = np.clip(np.round(np.asarray(edges_s) * fps).astype(int), 0, n)
+    out = np.zeros((max(len(idx) - 1, 0), frames.shape[1]), dtype=np.float64)
+    csum = np.concatenate([np.zeros((1, frames.shape[1])), np.cumsum(frames, axis=0, dtype=np.float64)])
+    for i in range(len(idx) - 1):
+        a, b = idx[i], max(idx[i + 1], idx[i] + 1)
+        b = min(b, n)
+        a = min(a, b - 1) if b > 0 else 0
+        out[i] = (csum[b] - csum[a]) / max(b - a, 1)
+    return out
+
+
+def block_novelty(feats: np.ndarray, width: int) -> np.ndarray:
+    """Novelty (n,) of a (n, d) sequence: distance between the means of the ``width`` items
+    before and after each index (index i starts the new block). Edges use shorter blocks."""
+    n = len(feats)
+    nov = np.zeros(n, dtype=np.float64)
+    for i in range(1, n):
+        a = feats[max(0, i - width): i].mean(axis=0)
+        b = feats[i: min(n, i + width)].mean(axis=0)
+        nov[i] = float(np.linalg.norm(a - b))
+    return nov
+
+
+def phrase_weight(n_bars: int, phrase_offset: int, weights: tuple[float, float, float] = (0.45, 0.8, 1.0)):
+    """Per-bar prior (n_bars,): ``weights`` for bars off the 4-bar grid, on the 4-bar grid, and
+    on the 8-bar phrase grid counted from ``phrase_offset``."""
+    rel = np.arange(n_bars) - phrase_offset
+    w = np.full(n_bars, weights[0])
+    w[rel % 4 == 0] = weights[1]
+    w[rel % 8 == 0] = weights[2]
+    return w
+
+
+def best_phrase_offset(score: np.ndarray, period: int = 8) -> int:
+    """Bar offset (0..period-1) of the phrase grid that collects the most boundary score."""
+    if len(score) == 0:
+        return 0
+    sums = [score[p::period].sum() for p in range(period)]
+    return int(np.argmax(sums))
+
+
+def pick_boundaries(
+    score: np.ndarray,
+    *,
+    threshold: float,
+    min_bars: int = 4,
+) -> list[int]:
+    """Bar indices (ascending, excluding 0) where ``score`` (n_bars,) peaks above ``threshold``,
+    greedily keeping the strongest peaks at least ``min_bars`` apart (and from both ends)."""
+    n = len(score)
+    order = np.argsort(-score, kind="stable")
+    chosen: list[int] = []
+    for i in order:
+        if score[i] < threshold:
+            break
+        if i < min_bars or i > n - min_bars:
+            continue
+        if all(abs(int(i) - c) >= min_bars for c in chosen):
+            chosen.append(int(i))
+    return sorted(chosen)
+
+
+def snap_times_to_grid(times: np.ndarray, grid: np.ndarray, max_dist_s: float | None = None) -> np.ndarray:
+    """Each time moved to the nearest grid time (both (n,) s); times farther than ``max_dist_s``
+    from any grid time are dropped."""
+    grid = np.asarray(grid, dtype=np.float64)
+    times = np.asarray(times, dtype=np.float64)
+    if len(grid) == 0 or len(times) == 0:
+        return np.zeros(0)
+    j = np.clip(np.searchsorted(grid, times), 1, len(grid) - 1) if len(grid) > 1 else np.zeros(len(times), int)
+    if len(grid) > 1:
+        left, right = grid[j - 1], grid[j]
+        nearest = np.where(np.abs(times - left) <= np.abs(right - times), left, right)
+    else:
+        nearest = np.full(len(times), grid[0])
+    if max_dist_s is not None:
+        nearest = nearest[np.abs(nearest - times) <= max_dist_s]
+    return np.unique(nearest)
