@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -38,3 +39,30 @@ def fail(message: str, code: int = EXIT_USAGE) -> None:
 def fmt_time(seconds: float) -> str:
     m, s = divmod(max(seconds, 0.0), 60.0)
     return f"{int(m)}:{s:06.3f}"
+
+
+def library_options(f):  # type: ignore[no-untyped-def]
+    """The one command-line shape of every command that takes a library:
+    ``[FOLDER...] [--rekordbox-xml FILE] [--rekordbox-db [PATH]] [--crate NAME] [--store PATH]``."""
+    import click
+
+    f = click.option("--store", "store", type=click.Path(path_type=Path), default=None,
+                     help="Analysis store (default: the user data dir, or $DJSTRUCT_STORE).")(f)
+    f = click.option("--crate", default=None, help="Only this Serato crate / Rekordbox playlist.")(f)
+    f = click.option("--rekordbox-db", "rekordbox_db", is_flag=False, flag_value="", default=None,
+                     metavar="[PATH]", help="A Rekordbox 6/7 master.db (default location when no PATH).")(f)
+    f = click.option("--rekordbox-xml", "rekordbox_xml", type=click.Path(path_type=Path), default=None,
+                     help="A Rekordbox XML export (File > Export Collection in xml format).")(f)
+    f = click.argument("folders", nargs=-1, type=click.Path(path_type=Path))(f)
+    return f
+
+
+def make_sources(folders, rekordbox_xml, rekordbox_db, crate):  # type: ignore[no-untyped-def]
+    """LibrarySources from the shared options; usage errors end the command with exit code 2."""
+    from djstruct.errors import DjstructError
+    from djstruct.library import sources_from_options
+
+    try:
+        return sources_from_options(folders, rekordbox_xml, rekordbox_db, crate)
+    except DjstructError as e:
+        fail(str(e), EXIT_USAGE)

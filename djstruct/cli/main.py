@@ -13,6 +13,9 @@ from djstruct import __version__
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "analyze": ("djstruct.cli.analyze", "analyze", "Analyse audio files: tempo, beats, sections, drops."),
     "eval": ("djstruct.cli.evaluate", "eval_cmd", "Score a detector against ground-truth JSON files."),
+    "scan": ("djstruct.cli.scan", "scan", "Analyse a DJ library (folder, Rekordbox XML/db) incrementally."),
+    "status": ("djstruct.cli.status", "status", "What the analysis store knows, by library."),
+    "library": ("djstruct.cli.library", "library", "List what djstruct sees in a library, without analysing."),
     "synth": ("djstruct.cli.synth", "synth", "Render a synthetic EDM corpus with exact ground truth."),
 }
 

@@ -1,0 +1,49 @@
+"""``djstruct library SOURCE``: what djstruct sees in a library, without analysing anything."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.table import Table
+
+from djstruct.cli.common import EXIT_OK, EXIT_SOME_FAILED, err, fmt_time, library_options, make_sources, out
+from djstruct.errors import LibraryError
+
+
+@click.command("library")
+@library_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per track and line.")
+def library(folders, rekordbox_xml, rekordbox_db, crate, store, as_json) -> None:  # type: ignore[no-untyped-def]
+    """List the tracks of a library with their grid, cues and phrases. Reads only."""
+    from djstruct.library import iter_tracks
+
+    errors = 0
+    table = Table(header_style="bold")
+    for col in ("track", "exists", "length", "BPM", "grid", "hot", "memory", "phrases"):
+        table.add_column(col, justify="left" if col == "track" else "right")
+    for src in make_sources(folders, rekordbox_xml, rekordbox_db, crate):
+        try:
+            for t in iter_tracks(src):
+                if isinstance(t, LibraryError):
+                    errors += 1
+                    err.print(f"library: {t}", markup=False, highlight=False)
+                    continue
+                if as_json:
+                    print(json.dumps(t.to_dict(), ensure_ascii=False), flush=True)
+                    continue
+                hot = sum(1 for c in t.cues if c.kind == "hot")
+                table.add_row(
+                    t.title or t.path.name, "yes" if t.exists else "[red]no[/]",
+                    "-" if t.duration_s is None else fmt_time(t.duration_s).split(".")[0],
+                    "-" if t.bpm is None else f"{t.bpm:.2f}",
+                    "-" if t.grid is None else f"{len(t.grid.markers)} markers",
+                    str(hot), str(len(t.cues) - hot), "-" if t.phrases is None else str(len(t.phrases)),
+                )
+        except LibraryError as e:
+            errors += 1
+            err.print(f"library: {e}", markup=False, highlight=False)
+    if not as_json:
+        out.print(table)
+    sys.exit(EXIT_SOME_FAILED if errors else EXIT_OK)

@@ -1,0 +1,90 @@
+"""``djstruct scan``: analyse a whole library incrementally, safe to run from cron."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from djstruct.cli.common import (
+    EXIT_LOCKED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, err, fail, library_options, make_sources, out,
+)
+from djstruct.errors import ConfigError, DjstructError, LockError
+
+
+@click.command("scan")
+@library_options
+@click.option("--detector", "detector_name", default=None, help="Detector name.")
+@click.option("--workers", type=click.IntRange(1, 256), default=2, show_default=True,
+              help="Worker processes for decoding (and per-track detection).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda (model detectors).")
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=8, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Analyse at most this many tracks.")
+@click.option("--force", is_flag=True, help="Re-analyse tracks that are up to date.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only failures (for cron).")
+@click.option("--log-file", type=click.Path(path_type=Path), default=None, help="Also log to this file.")
+def scan(folders, rekordbox_xml, rekordbox_db, crate, store, detector_name, workers, device, batch_size,
+         limit, force, quiet, log_file) -> None:  # type: ignore[no-untyped-def]
+    """Read a DJ library and analyse every new or changed track into the analysis store.
+
+    Exit codes: 0 all fine, 1 some tracks failed (listed), 2 usage error, 3 another run holds
+    the lock."""
+    from djstruct.scan import ScanConfig, ScanEvent, run_scan
+
+    if log_file is not None:
+        h = logging.FileHandler(log_file, encoding="utf-8")
+        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger("djstruct").addHandler(h)
+        logging.getLogger("djstruct").setLevel(logging.INFO)
+    sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
+    options = {} if device == "auto" else {"device": device}
+    cfg = ScanConfig(tuple(sources), store, detector_name, options, workers, batch_size, limit, force)
+    log = logging.getLogger("djstruct.scan")
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]}"), TextColumn("[red]{task.fields[failed]}"),
+                  TimeRemainingColumn(), console=err, transient=True, disable=quiet) as bar:
+        task = bar.add_task("reading library", total=None, rate="", failed="")
+        n_failed = 0
+
+        def on_event(e: ScanEvent) -> None:
+            nonlocal n_failed
+            if e.kind == "planned":
+                bar.update(task, total=e.total, description="analysing")
+            elif e.kind in ("done", "failed"):
+                if e.kind == "failed":
+                    n_failed += 1
+                    err.print(f"failed: {e.error}", markup=False, highlight=False)
+                    log.warning("failed: %s", e.error)
+                elapsed = bar.tasks[0].elapsed or 1e-9
+                bar.update(task, completed=e.done, rate=f"{e.done / elapsed:.2f} tracks/s",
+                           failed=f"{n_failed} failed" if n_failed else "")
+            elif e.kind == "library-error":
+                err.print(f"library: {e.error}", markup=False, highlight=False)
+                log.warning("library: %s", e.error)
+
+        try:
+            result = run_scan(cfg, on_event)
+        except LockError as e:
+            fail(str(e), EXIT_LOCKED)
+        except ConfigError as e:
+            fail(str(e), EXIT_USAGE)
+        except DjstructError as e:
+            fail(str(e), EXIT_SOME_FAILED)
+
+    log.info("scan: %d entries, %d analysed, %d up to date, %d failed in %.1f s", result.tracks_seen,
+             result.analysed, result.up_to_date, len(result.failed), result.seconds)
+    if not quiet:
+        table = Table(title="scan", show_header=False, box=None)
+        table.add_row("library entries", str(result.tracks_seen))
+        table.add_row("analysed now", str(result.analysed))
+        table.add_row("up to date", str(result.up_to_date))
+        table.add_row("failed", str(len(result.failed)))
+        table.add_row("library errors", str(len(result.library_errors)))
+        table.add_row("time", f"{result.seconds:.1f} s")
+        out.print(table)
+    sys.exit(EXIT_OK if result.ok else EXIT_SOME_FAILED)

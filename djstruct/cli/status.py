@@ -1,0 +1,40 @@
+"""``djstruct status``: what the analysis store knows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from djstruct.cli.common import fail, out
+from djstruct.errors import DjstructError
+
+
+@click.command("status")
+@click.option("--store", "store_path", type=click.Path(path_type=Path), default=None, help="Analysis store.")
+@click.option("--json", "as_json", is_flag=True)
+def status(store_path: Path | None, as_json: bool) -> None:
+    """Tracks, analysed, stale, failed and pending, by library."""
+    from djstruct.store import Store, default_store_path
+
+    path = store_path or default_store_path()
+    if not path.exists():
+        fail(f"{path}: no analysis store yet (run `djstruct scan` first)")
+    try:
+        with Store.open(path) as store:
+            st = store.status()
+    except DjstructError as e:
+        fail(str(e))
+    if as_json:
+        print(json.dumps(asdict(st), default=str, indent=1))
+        return
+    table = Table(title=f"store {path}", header_style="bold")
+    for col in ("library", "tracks", "analysed", "stale", "failed", "pending"):
+        table.add_column(col, justify="left" if col == "library" else "right")
+    for lib in st.libraries:
+        table.add_row(lib.library, str(lib.tracks), str(lib.analysed), str(lib.stale), str(lib.failed),
+                      str(lib.pending))
+    out.print(table)

@@ -1,0 +1,1 @@
+"""Pipeline stage: detectors (dsp, ml) behind one interface."""

@@ -1,0 +1,1 @@
+"""Pure-numpy post-processing shared by all detectors."""

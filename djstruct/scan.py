@@ -1,0 +1,248 @@
+"""The batch runner behind ``djstruct scan``.
+
+Reads every library source, records its tracks in the store, and analyses each audio file that
+is new or changed: decoding (and, for detectors that run per track, detection) happens in a pool
+of worker processes; detectors that batch on a device (``batched = True``) get decoded audio
+back in the parent and run ``analyze_batch``. Results are written to the store one track at a
+time as they arrive, so a killed run loses at most the tracks in flight. At most
+``2 * workers`` tracks are in flight, so memory does not grow with the library.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from djstruct.errors import DjstructError, LibraryError
+from djstruct.library import LibrarySource, iter_tracks
+from djstruct.types import Analysis, Audio
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    sources: tuple[LibrarySource, ...]
+    store_path: Path | None = None
+    detector: str | None = None
+    detector_options: dict[str, Any] = field(default_factory=dict)
+    workers: int = 2
+    batch_size: int = 8
+    limit: int | None = None
+    force: bool = False
+    max_duration_s: float | None = 1800.0
+
+
+@dataclass(frozen=True)
+class ScanEvent:
+    """Progress: ``kind`` is "planned" (total known), "done", "failed", or "library-error"."""
+
+    kind: str
+    path: str = ""
+    done: int = 0
+    total: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    tracks_seen: int
+    analysed: int
+    up_to_date: int
+    failed: tuple[tuple[str, str], ...]
+    library_errors: tuple[str, ...]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.library_errors
+
+
+# -- worker side ---------------------------------------------------------------------------------
+_WORKER_DETECTOR: Any = None
+
+
+def _init_worker(detector_name: str | None, options: dict[str, Any], detect: bool) -> None:
+    global _WORKER_DETECTOR
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if detect:
+        from djstruct.detect.base import get_detector
+
+        _WORKER_DETECTOR = get_detector(detector_name, **options)
+
+
+def _work(path: str, sample_rate_hz: int, max_duration_s: float | None) -> Analysis | Audio:
+    from djstruct.audio import load_audio
+
+    audio = load_audio(Path(path), sample_rate_hz, max_duration_s=max_duration_s)
+    if _WORKER_DETECTOR is None:
+        return audio
+    return _WORKER_DETECTOR.analyze(audio)
+
+
+# -- parent side ---------------------------------------------------------------------------------
+def collect_tracks(config: ScanConfig, store: Any, emit: Callable[[ScanEvent], None]) -> tuple[list[Path], int]:
+    """Read all sources, record tracks in the store; return unique existing paths and the number
+    of library entries seen. Unreadable entries and missing files are reported as events."""
+    seen: dict[str, Path] = {}
+    n_entries = 0
+    for src in config.sources:
+        tracks = []
+        try:
+            for item in iter_tracks(src):
+                if isinstance(item, LibraryError):
+                    emit(ScanEvent("library-error", str(item.path or src.path), error=str(item)))
+                    continue
+                n_entries += 1
+                tracks.append(item)
+        except LibraryError as e:
+            emit(ScanEvent("library-error", str(e.path or src.path), error=str(e)))
+            continue
+        store.upsert_tracks(src.key, tracks)
+        for t in tracks:
+            key = os.path.normcase(os.path.abspath(t.path))
+            if key in seen:
+                continue
+            seen[key] = t.path
+    return list(seen.values()), n_entries
+
+
+def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = None) -> ScanResult:
+    """Scan every source in ``config`` and analyse what changed. Holds the store's run lock."""
+    from djstruct.detect.base import get_detector
+    from djstruct.fingerprint import fingerprint
+    from djstruct.lock import RunLock
+    from djstruct.store import Store, default_store_path
+
+    t_start = time.perf_counter()
+    emit = on_event or (lambda e: None)
+    store_path = config.store_path or default_store_path()
+    detector = get_detector(config.detector, **config.detector_options)
+    batched = bool(getattr(detector, "batched", False))
+    failed: list[tuple[str, str]] = []
+    lib_errors: list[str] = []
+
+    def record(e: ScanEvent) -> None:
+        if e.kind == "library-error":
+            lib_errors.append(e.error)
+        emit(e)
+
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    with RunLock(store_path.with_name(store_path.name + ".lock")), Store.open(store_path) as store:
+        paths, n_entries = collect_tracks(config, store, record)
+        todo: list[Path] = []
+        for p in paths:
+            if not p.is_file():
+                msg = f"{p}: file not found (moved or deleted?)"
+                failed.append((str(p), msg))
+                record(ScanEvent("failed", str(p), error=msg))
+                continue
+            if store.needs_analysis(p, detector.name, detector.version, force=config.force):
+                todo.append(p)
+        if config.limit is not None:
+            todo = todo[: config.limit]
+        up_to_date = len(paths) - len(todo) - len(failed)
+        emit(ScanEvent("planned", total=len(todo)))
+
+        done = n_ok = 0
+
+        def finish(path: Path, result: Analysis | None, error: str | None) -> None:
+            nonlocal done, n_ok
+            done += 1
+            try:
+                fp = fingerprint(path)
+            except OSError:
+                fp = None
+            if error is None and result is not None:
+                store.put_analysis(path, result, detector.name, detector.version, fp)
+                n_ok += 1
+                emit(ScanEvent("done", str(path), done, len(todo)))
+            else:
+                store.put_error(path, error or "unknown error", fp)
+                failed.append((str(path), error or "unknown error"))
+                emit(ScanEvent("failed", str(path), done, len(todo), error or ""))
+
+        pending_audio: list[tuple[Path, Audio]] = []
+
+        def flush_batch() -> None:
+            if not pending_audio:
+                return
+            batch = list(pending_audio)
+            pending_audio.clear()
+            try:
+                results = detector.analyze_batch([a for _, a in batch])
+            except DjstructError:
+                results = None
+            for i, (p, a) in enumerate(batch):
+                if results is not None:
+                    finish(p, results[i], None)
+                    continue
+                try:  # batch failed: fall back to one at a time so one bad track doesn't sink the rest
+                    finish(p, detector.analyze(a), None)
+                except DjstructError as e:
+                    finish(p, None, str(e))
+
+        for path, outcome in _run_pool(todo, detector, config, batched):
+            if isinstance(outcome, str):
+                finish(path, None, outcome)
+            elif isinstance(outcome, Analysis):
+                finish(path, outcome, None)
+            else:
+                pending_audio.append((path, outcome))
+                if len(pending_audio) >= config.batch_size:
+                    flush_batch()
+        flush_batch()
+
+    return ScanResult(
+        tracks_seen=n_entries,
+        analysed=n_ok,
+        up_to_date=up_to_date,
+        failed=tuple(failed),
+        library_errors=tuple(lib_errors),
+        seconds=time.perf_counter() - t_start,
+    )
+
+
+def _run_pool(
+    todo: list[Path], detector: Any, config: ScanConfig, batched: bool
+) -> Iterator[tuple[Path, Analysis | Audio | str]]:
+    """Yield (path, Analysis | Audio | error message) as workers finish, keeping at most
+    ``2 * workers`` tracks in flight."""
+    if not todo:
+        return
+    workers = max(1, config.workers)
+    ctx = get_context("spawn")
+    init_args = (config.detector, config.detector_options, not batched)
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=init_args) as pool:
+        queue = iter(todo)
+        inflight: dict[Future, Path] = {}
+
+        def submit_next() -> bool:
+            p = next(queue, None)
+            if p is None:
+                return False
+            inflight[pool.submit(_work, str(p), detector.sample_rate_hz, config.max_duration_s)] = p
+            return True
+
+        for _ in range(2 * workers):
+            if not submit_next():
+                break
+        while inflight:
+            finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                p = inflight.pop(fut)
+                try:
+                    yield p, fut.result()
+                except DjstructError as e:
+                    yield p, str(e)
+                except Exception as e:  # a crash in a worker must not end the batch
+                    log.debug("worker failed on %s", p, exc_info=True)
+                    yield p, f"{p}: {type(e).__name__}: {e}"
+                submit_next()
