@@ -157,7 +157,7 @@ class LibraryGrid:
             n = max(1, int(np.ceil((end - m.start_s) / period - 1e-6)))
             for k in range(n):
                 t = m.start_s + k * period
-                if t >= end - 1e-6 and k > 0:
+                if k > 0 and t > end - 0.25 * period:  # the next marker takes over from here
                     break
                 times.append(t)
                 pos.append((m.beat_in_bar - 1 + k) % 4 + 1)
