@@ -20,6 +20,10 @@ class DjstructError(Exception):
     def __str__(self) -> str:
         return self.reason if self.path is None else f"{self.path}: {self.reason}"
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Errors cross process pools (scan workers): rebuild from (path, reason), not from args.
+        return (type(self), (self.path, self.reason))
+
 
 class AudioError(DjstructError):
     """An audio file could not be read or decoded."""
