@@ -103,21 +103,30 @@ def test_aggregate_means() -> None:
     assert np.allclose(out[:, 0], [2.0, 7.0])
 
 
-def _stats(kick, bass, loud, slope=None):
-    n = len(kick)
-    return SectionStats(np.array(kick, float), np.array(bass, float), np.array(loud, float),
-                        np.zeros(n), np.array(slope if slope is not None else [0.0] * n, float), np.full(n, 16.0))
+def _stats(low, mid, loud, slope=None):
+    n = len(low)
+    return SectionStats(np.array(low, float), np.array(mid, float), np.full(n, -20.0), np.array(loud, float),
+                        np.array(slope if slope is not None else [0.0] * n, float), np.full(n, 16.0))
 
 
 def test_label_rules_two_drop_track() -> None:
-    st = _stats(kick=[1, 0.1, 1, 0.0, 0.1, 1, 1],
-                bass=[-10, -20, 0, -25, -20, 0, -10],
-                loud=[-12, -14, -6, -18, -14, -6, -12])
+    st = _stats(low=[-5, -12, -4, -40, -14, -4, -5],
+                mid=[-14, -12, -6, -11, -12, -6, -14],
+                loud=[-6, -10, -3, -13, -10, -3, -6],
+                slope=[3, 18, 0, 8, 17, 0, -5])
     assert label_by_rules(st) == ["intro", "buildup", "drop", "breakdown", "buildup", "drop", "outro"]
 
 
+def test_label_rules_breakdown_before_first_drop_and_after_last() -> None:
+    st = _stats(low=[-5, -40, -12, -4, -40, -5],
+                mid=[-14, -11, -12, -6, -11, -14],
+                loud=[-6, -13, -10, -3, -13, -6],
+                slope=[3, 8, 18, 0, 8, -5])
+    assert label_by_rules(st) == ["intro", "breakdown", "buildup", "drop", "breakdown", "outro"]
+
+
 def test_label_rules_no_drop() -> None:
-    st = _stats(kick=[0, 0, 0], bass=[-30, -30, -30], loud=[-20, -20, -20])
+    st = _stats(low=[-30, -30, -30], mid=[-10, -10, -10], loud=[-20, -20, -20])
     assert label_by_rules(st) == ["intro", "breakdown", "outro"]
 
 

@@ -92,15 +92,12 @@ def _peak_near(act: np.ndarray, centre: float, radius: float) -> tuple[float, fl
     return _parabolic(act, i), float(act[i])
 
 
-def _comb_phase(act: np.ndarray, period: float, a: int, b: int) -> float:
-    """Phase (frames, absolute) of the comb with ``period`` that collects most of act[a:b]."""
-    phases = np.arange(0.0, period, 0.1)
-    idx = a + phases[:, None] + np.arange(0.0, max(b - a - period, period), period)[None, :]
-    idx = np.minimum(idx, len(act) - 1.001)
-    lo_i = np.floor(idx).astype(int)
-    frac = idx - lo_i
-    comb = (act[lo_i] * (1 - frac) + act[lo_i + 1] * frac).sum(axis=1)
-    return float(a + phases[int(np.argmax(comb))])
+def _comb_sum(act: np.ndarray, t0: float, period: float, a: int, b: int) -> float:
+    """Sum of the activation's local maxima (+-2 frames) at t0 + k * period within [a, b)."""
+    k = np.arange(int(np.ceil((a - t0) / period)), int(np.floor((b - 1 - t0) / period)) + 1)
+    idx = np.round(t0 + k * period).astype(int)
+    win = np.clip(idx[:, None] + np.arange(-2, 3)[None, :], 0, len(act) - 1)
+    return float(act[win].max(axis=1).sum())
 
 
 def _refine(act: np.ndarray, t0: float, period: float, a: int, b: int) -> tuple[float, float, float]:
@@ -125,6 +122,27 @@ def _refine(act: np.ndarray, t0: float, period: float, a: int, b: int) -> tuple[
     return float(coef[0]), float(coef[1]), float(use.mean())
 
 
+def _comb_search(
+    act: np.ndarray, t0s: np.ndarray, periods: np.ndarray, a: int, b: int
+) -> tuple[float, float]:
+    """(t0, period) among the candidates whose comb over frames [a, b) collects the most of
+    ``act`` (linearly interpolated). t0s are phases in frames, periods in frames."""
+    best, best_val = (float(t0s[0]), float(periods[0])), -np.inf
+    for period in periods:
+        k = np.arange(int(np.ceil(a / period)), int((b - 1) / period))
+        if len(k) == 0:
+            continue
+        idx = t0s[:, None] + (k * period)[None, :]
+        idx = np.clip(idx, 0, len(act) - 1.001)
+        lo = np.floor(idx).astype(int)
+        frac = idx - lo
+        vals = (act[lo] * (1.0 - frac) + act[lo + 1] * frac).sum(axis=1)
+        j = int(np.argmax(vals))
+        if vals[j] > best_val:
+            best, best_val = (float(t0s[j]), float(period)), float(vals[j])
+    return best
+
+
 def fit_grid(
     act: np.ndarray,
     fps: float,
@@ -135,35 +153,34 @@ def fit_grid(
     """Fit ``t_k = t0 + k*60/bpm`` to the peaks of ``act`` (n,) at ``fps``; beats are returned
     for the ``active`` span (start_s, end_s) of the track (default: all of it).
 
-    The fit starts on a 16-second window at the strongest part of the track and grows it
-    (x2 per step) to the whole span, refitting each time, so a tempo that is off by up to ~1 %
-    is pulled in before the beats of distant parts are matched."""
+    A coarse-to-fine comb search over tempo (+-1 % of ``bpm``) and phase on the whole span
+    finds the grid that collects the most activation; a robust least-squares fit on the peaks
+    nearest to each grid beat then makes it exact."""
     n = len(act)
     span_a, span_b = (0, n) if active is None else (max(int(active[0] * fps), 0), min(int(active[1] * fps) + 1, n))
     if span_b - span_a < 4:
         span_a, span_b = 0, n
-    period = fps * 60.0 / bpm
-    half = int(8 * fps)
-    # Centre the first window on the 16 s with the most activation.
-    csum = np.concatenate([[0.0], np.cumsum(act[span_a:span_b])])
-    w = min(2 * half, span_b - span_a)
-    centre = span_a + int(np.argmax(csum[w:] - csum[:-w])) + w // 2 if w > 0 else (span_a + span_b) // 2
-    a, b = max(centre - half, span_a), min(centre + half, span_b)
-    t0 = _comb_phase(act, period, a, b)
-    quality = 0.0
-    while True:
-        t0, period, quality = _refine(act, t0, period, a, b)
-        if a <= span_a and b >= span_b:
-            break
-        grow = b - a
-        a, b = max(a - grow // 2, span_a), min(b + grow // 2, span_b)
+    smooth = np.convolve(act, np.array([0.25, 0.5, 0.25]), mode="same")
+    p0 = fps * 60.0 / bpm
+    t0, period = _comb_search(smooth, np.arange(0.0, p0, 0.5), p0 * (1.0 + np.linspace(-0.01, 0.01, 101)),
+                              span_a, span_b)
+    t0, period = _comb_search(smooth, t0 + np.linspace(-0.5, 0.5, 11),
+                              period * (1.0 + np.linspace(-2.5e-4, 2.5e-4, 26)), span_a, span_b)
+    t0, period, quality = _refine(act, t0, period, span_a, span_b)
+    # The window fit can lock onto off-beats (a strong off-beat bass in a drop); over the whole
+    # span the on-beat comb (kicks in intros and outros) wins, so compare the two half-phases.
+    on = _comb_sum(act, t0, period, span_a, span_b)
+    off = _comb_sum(act, t0 + period / 2.0, period, span_a, span_b)
+    if off > 1.1 * on:
+        t0, period, quality = _refine(act, t0 + period / 2.0, period, span_a, span_b)
     t0 = t0 % period
     start_f, end_f = span_a, span_b
     k0 = int(np.ceil((start_f - t0) / period - 0.25))
     k1 = int(np.floor((end_f - t0) / period + 0.25))
     k = np.arange(max(k0, 0), max(k1, k0) + 1)
+    k = np.concatenate([[k[0] - 1], k]) if len(k) else k  # a beat a hair before frame 0 still counts
     beats = (t0 + k * period) / fps
-    beats = beats[(beats >= 0) & (beats <= n / fps)]
+    beats = beats[(beats >= -0.05) & (beats <= n / fps)]
     return Grid(bpm=60.0 * fps / period, t0=t0 / fps, beats=beats, fit_quality=quality)
 
 

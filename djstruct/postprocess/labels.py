@@ -15,53 +15,60 @@ from djstruct.types import SECTION_LABELS, Section
 
 @dataclass(frozen=True)
 class SectionStats:
-    """Per-section statistics, each (n_sections,): ``kick`` beat-synchronous low-band onset
-    strength (0-1, relative to the track), ``bass_db`` / ``loud_db`` / ``high_db`` mean levels,
-    ``high_slope_db`` rise of the high band from the first to the last quarter, ``bars``."""
+    """Per-section statistics, each (n_sections,): mean power in the ``low`` (<150 Hz), ``mid``,
+    ``high`` (>2.5 kHz) bands and ``loud`` overall, in dB relative to the track's loud level;
+    ``high_slope`` the rise of the high band from the first to the last quarter (dB);
+    ``bars`` the length in bars."""
 
-    kick: np.ndarray
-    bass_db: np.ndarray
-    loud_db: np.ndarray
-    high_db: np.ndarray
-    high_slope_db: np.ndarray
+    low: np.ndarray
+    mid: np.ndarray
+    high: np.ndarray
+    loud: np.ndarray
+    high_slope: np.ndarray
     bars: np.ndarray
 
 
 def label_by_rules(st: SectionStats) -> list[str]:
     """EDM section labels from statistics.
 
-    Drops are the sections with a kick, full bass and near-peak loudness. Before the first drop:
-    intro, then a buildup (the section right before the drop, when there are two or more);
-    between drops: breakdown, then a buildup right before the next drop; after the last drop:
-    outro. A track with no drop gets intro / breakdown / outro by position.
+    A drop is a section with full bass and mids at (near) the track's peak loudness. The
+    non-drop section right before a drop is a buildup; sections before the first drop are the
+    intro, after the last drop the outro; in between, breakdowns (no bass) and buildups (a rising
+    high band). A track without a drop gets intro / breakdown / outro by position.
     """
-    n = len(st.kick)
+    n = len(st.low)
     if n == 0:
         return []
     if n == 1:
         return ["intro"]
-    energy = st.loud_db + 0.5 * st.bass_db
-    is_drop = (st.kick > 0.45) & (energy >= energy.max() - 4.5) & (st.bass_db >= st.bass_db.max() - 6.0)
+    is_drop = (
+        (st.loud >= st.loud.max() - 2.5)
+        & (st.mid >= st.mid.max() - 4.0)
+        & (st.low >= st.low.max() - 6.0)
+        & (st.high_slope < 12.0)
+        & (st.low > -15.0)
+    )
+    if is_drop[0] and not is_drop.all():  # a track opens on a drop only if nothing else qualifies
+        is_drop[0] = False
     drops = np.where(is_drop)[0]
-    labels = ["breakdown"] * n
     if len(drops) == 0:
-        labels[0], labels[-1] = "intro", "outro"
-        return labels
+        return ["intro"] + ["breakdown"] * (n - 2) + ["outro"]
     first, last = int(drops[0]), int(drops[-1])
+    labels = []
     for i in range(n):
+        no_bass = st.low[i] < -25.0
         if is_drop[i]:
-            labels[i] = "drop"
+            labels.append("drop")
         elif i < first:
-            labels[i] = "intro"
+            labels.append("breakdown" if no_bass and i > 0 else "intro")
         elif i > last:
-            labels[i] = "outro"
-    # The non-drop section right before each drop (after the first section) builds up to it.
+            labels.append("breakdown" if no_bass and i < n - 1 else "outro")
+        else:
+            labels.append("buildup" if st.high_slope[i] >= 10.0 and st.low[i] > -30.0 else "breakdown")
     for d in drops:
         j = int(d) - 1
-        if j >= 1 and not is_drop[j]:
+        if j >= 1 and not is_drop[j] and labels[j] != "buildup":
             labels[j] = "buildup"
-        elif j == 0 and not is_drop[0] and st.kick[0] < 0.45 and st.high_slope_db[0] > 3.0:
-            labels[0] = "buildup"
     return labels
 
 
