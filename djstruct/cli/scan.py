@@ -11,7 +11,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from djstruct.cli.common import (
-    EXIT_LOCKED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, err, fail, library_options, make_sources, out,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    err,
+    fail,
+    library_options,
+    make_sources,
+    out,
 )
 from djstruct.errors import ConfigError, DjstructError, LockError
 
