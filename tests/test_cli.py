@@ -76,7 +76,8 @@ def test_eval_reports_missing_audio(short_corpus: Path, tmp_path: Path) -> None:
 
 
 def test_synth_cli_small(tmp_path: Path) -> None:
-    r = CliRunner().invoke(cli, ["synth", str(tmp_path), "--n", "1", "--seed", "3", "--formats", "wav", "--workers", "1"])
+    args = ["synth", str(tmp_path), "--n", "1", "--seed", "3", "--formats", "wav", "--workers", "1"]
+    r = CliRunner().invoke(cli, args)
     assert r.exit_code == 0, r.output
     assert len(list(tmp_path.glob("*.json"))) == 1 and len(list(tmp_path.glob("*.wav"))) == 1
     r = CliRunner().invoke(cli, ["synth", str(tmp_path), "--formats", "mp5"])

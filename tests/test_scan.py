@@ -167,7 +167,8 @@ def test_sigkill_midway_then_resume(short_corpus: Path, tmp_path: Path) -> None:
     proc.wait()
     assert 2 <= len(done_first) < 8
     with Store.open(store) as st:
-        stamps = {p.name: st.get_row(p).analyzed_at for p in lib.iterdir() if st.get_row(p) and st.get_row(p).has_analysis}
+        rows = {p.name: st.get_row(p) for p in lib.iterdir()}
+        stamps = {name: row.analyzed_at for name, row in rows.items() if row and row.has_analysis}
     r = run("scan", str(lib), "--store", str(store))
     assert r.exit_code == 0, r.output
     with Store.open(store) as st:
