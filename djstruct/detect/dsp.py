@@ -107,16 +107,15 @@ class DspDetector:
         )
 
     def _bar_phase(self, f: Features, beats: np.ndarray, start_s: float) -> int:
-        """Which of the first four beats is a downbeat. Three kinds of evidence, each turned into
-        a z-score over the four phases and summed: spectral change from one beat to the next
-        (chords and bass notes change on the bar), rises in band level (new parts enter on the
-        bar), and low-band level (in half-time and breakbeat patterns the kick marks beat 1)."""
+        """Which of the first four beats is a downbeat. Evidence, as z-scores over the four
+        phases: spectral change from one beat to the next (chords and bass notes change on the
+        bar), low-band level (in half-time and breakbeat patterns the kick marks beat 1), and a
+        small prior for the first audible beat (tracks start on a bar)."""
         edges = np.append(beats, beats[-1] + (beats[-1] - beats[-2]))
         mel = _standardise(secmod.aggregate(f.mel, f.fps, edges))
-        lv = _levels_db(f, edges)
-        change = secmod.block_novelty(mel, 1)
-        rise = np.maximum(np.diff(lv, axis=0, prepend=lv[:1]), 0.0).sum(axis=1)
-        score = _phase_z(change) + _phase_z(rise) + 0.5 * _phase_z(lv[:, 0])
+        low = _levels_db(f, edges)[:, 0]
+        score = _phase_z(secmod.block_novelty(mel, 1)) + 0.5 * _phase_z(low)
+        score[int(np.argmin(np.abs(beats - start_s))) % 4] += 0.5
         return int(np.argmax(score))
 
     def _bar_features(self, f: Features, bar_edges: np.ndarray, beats: np.ndarray) -> np.ndarray:
