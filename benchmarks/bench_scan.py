@@ -1,0 +1,136 @@
+"""Scan benchmarks (run by hand, prints figures):
+
+- ``rescan``: re-scan of an unchanged 2,000-track library (a folder of small WAV files and a
+  Rekordbox XML that lists them), after a first scan has stored an analysis for each file. What
+  is timed is the real ``run_scan``: reading the library, stat + store look-up per track.
+- ``workers``: throughput of a scan with 1 and with 2 workers on the same tracks (``--force``).
+- ``memory``: peak memory (parent process and the largest worker) for 50 vs 500 tracks.
+
+``python benchmarks/bench_scan.py rescan|workers|memory|all``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+from djstruct.library import LibrarySource
+from djstruct.scan import ScanConfig, run_scan
+folder, store, workers, force = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+t0 = time.perf_counter()
+r = run_scan(ScanConfig((LibrarySource("folder", folder),), store, workers=workers, force=force))
+dt = time.perf_counter() - t0
+hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024
+kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({"seconds": dt, "analysed": r.analysed, "failed": len(r.failed), "parent_mib": hwm,
+                  "worker_mib": kids}))
+"""
+
+
+def scan_child(folder: Path, store: Path, workers: int, force: bool) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(folder), str(store), str(workers), "1" if force else "0"],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def make_clips(folder: Path, n: int, seconds: float, seed: int = 0) -> list[Path]:
+    """``n`` WAV files of ``seconds`` of a synthetic track (different excerpts)."""
+    import soundfile as sf
+
+    from djstruct.synth import SR, render_track
+
+    audio, _ = render_track(seed, 0)
+    length = int(seconds * SR)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        start = (i * 7919 * SR // 10) % max(len(audio) - length, 1)
+        p = folder / f"clip{i:05d}.wav"
+        sf.write(p, audio[start:start + length], SR, subtype="PCM_16")
+        paths.append(p)
+    return paths
+
+
+def bench_rescan(tmp: Path, n: int = 2000) -> None:
+    from djstruct.library import LibrarySource
+    from djstruct.library.locations import path_to_location
+    from djstruct.scan import ScanConfig, run_scan
+    from djstruct.store import Store
+
+    folder = tmp / "rescan"
+    paths = make_clips(folder, n, 0.5)
+    store = tmp / "rescan.sqlite"
+    t0 = time.perf_counter()
+    first = run_scan(ScanConfig((LibrarySource("folder", folder),), store, workers=2))
+    print(f"rescan: first scan of {n} half-second WAVs: {time.perf_counter() - t0:.1f} s "
+          f"({first.analysed} analysed, {len(first.failed)} failed)")
+    for _ in range(2):
+        t0 = time.perf_counter()
+        r = run_scan(ScanConfig((LibrarySource("folder", folder),), store, workers=2))
+        print(f"rescan: unchanged folder of {n} tracks: {time.perf_counter() - t0:.2f} s "
+              f"({r.analysed} analysed, {r.up_to_date} up to date)")
+    xml = tmp / "rekordbox.xml"
+    rows = "".join(f'<TRACK TrackID="{i}" Name="c{i}" Location="{path_to_location(p)}" TotalTime="1" '
+                   f'AverageBpm="128.00"><TEMPO Inizio="0.000" Bpm="128.00" Metro="4/4" Battito="1"/>'
+                   f'<POSITION_MARK Name="" Type="0" Start="0.000" Num="-1"/></TRACK>' for i, p in enumerate(paths))
+    xml.write_text(f'<?xml version="1.0" encoding="UTF-8"?><DJ_PLAYLISTS Version="1.0.0"><PRODUCT Name="rekordbox"/>'
+                   f'<COLLECTION Entries="{n}">{rows}</COLLECTION></DJ_PLAYLISTS>', encoding="utf-8")
+    for _ in range(2):
+        t0 = time.perf_counter()
+        r = run_scan(ScanConfig((LibrarySource("rekordbox-xml", xml),), store, workers=2))
+        print(f"rescan: unchanged Rekordbox XML of {n} tracks: {time.perf_counter() - t0:.2f} s "
+              f"({r.analysed} analysed, {r.up_to_date} up to date)")
+    with Store.open(store) as st:
+        print(f"rescan: store holds {st.status().total.tracks} tracks")
+
+
+def bench_workers(tmp: Path, n: int = 16, seconds: float = 120.0) -> None:
+    folder = tmp / "workers"
+    make_clips(folder, n, seconds, seed=3)
+    store = tmp / "workers.sqlite"
+    scan_child(folder, store, 1, True)  # warm the page cache and the store
+    r1 = scan_child(folder, store, 1, True)
+    r2 = scan_child(folder, store, 2, True)
+    t1, t2 = n / r1["seconds"], n / r2["seconds"]
+    print(f"workers: {n} x {seconds:.0f} s WAV tracks: 1 worker {r1['seconds']:.1f} s ({t1:.2f} tracks/s), "
+          f"2 workers {r2['seconds']:.1f} s ({t2:.2f} tracks/s): speed-up {t2 / t1:.2f}x")
+
+
+def bench_memory(tmp: Path) -> None:
+    for n in (50, 500):
+        folder = tmp / f"mem{n}"
+        make_clips(folder, n, 30.0, seed=5)
+        r = scan_child(folder, tmp / f"mem{n}.sqlite", 2, False)
+        print(f"memory: {n} tracks: {r['seconds']:.1f} s, parent peak {r['parent_mib']:.0f} MiB, "
+              f"largest worker peak {r['worker_mib']:.0f} MiB ({r['analysed']} analysed)")
+        shutil.rmtree(folder)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["rescan", "workers", "memory", "all"], nargs="?", default="all")
+    args = ap.parse_args()
+    np.seterr(all="ignore")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        if args.what in ("rescan", "all"):
+            bench_rescan(tmp)
+        if args.what in ("workers", "all"):
+            bench_workers(tmp)
+        if args.what in ("memory", "all"):
+            bench_memory(tmp)
+
+
+if __name__ == "__main__":
+    main()
