@@ -71,7 +71,10 @@ class DspDetector:
             secs = (Section(0.0, end, "intro"),) if end > 0 else ()
             return Analysis(path, duration_s, None, (), (), secs, (), energy, self.name, confidence=0.0)
 
-        g = gridmod.fit_grid(beat_act, f.fps, bpm, active=(span[0] - 0.02, span[1]))
+        # On- vs off-beat is judged on the full-band onsets: an off-beat bass can out-weigh the
+        # kick in the low band, but kick + snare/clap transients sit on the beat.
+        g = gridmod.fit_grid(beat_act, f.fps, bpm, active=(span[0] - 0.02, span[1]),
+                             phase_act=f.onset.astype(np.float64))
         beats = g.beats + ONSET_LAG_S
         beats = beats[(beats >= 0) & (beats >= span[0] - 0.3 * 60.0 / g.bpm) & (beats < duration_s)]
         if len(beats) < 8:

@@ -155,9 +155,11 @@ def fit_grid(
     bpm: float,
     *,
     active: tuple[float, float] | None = None,
+    phase_act: np.ndarray | None = None,
 ) -> Grid:
     """Fit ``t_k = t0 + k*60/bpm`` to the peaks of ``act`` (n,) at ``fps``; beats are returned
-    for the ``active`` span (start_s, end_s) of the track (default: all of it).
+    for the ``active`` span (start_s, end_s) of the track (default: all of it). ``phase_act``
+    (n,), when given, decides between the grid and the one half a beat later (on- vs off-beat).
 
     A coarse-to-fine comb search over tempo (+-2 % of ``bpm``) and phase on the whole span
     finds the grid that collects the most activation; a robust least-squares fit on the peaks
@@ -175,9 +177,10 @@ def fit_grid(
     t0, period, quality = _refine(act, t0, period, span_a, span_b)
     # The window fit can lock onto off-beats (a strong off-beat bass in a drop); over the whole
     # span the on-beat comb (kicks in intros and outros) wins, so compare the two half-phases.
-    on = _comb_sum(act, t0, period, span_a, span_b)
-    off = _comb_sum(act, t0 + period / 2.0, period, span_a, span_b)
-    if off > 1.1 * on:
+    judge = act if phase_act is None else phase_act
+    on = _comb_sum(judge, t0, period, span_a, span_b)
+    off = _comb_sum(judge, t0 + period / 2.0, period, span_a, span_b)
+    if off > (1.1 if phase_act is None else 1.0) * on:
         t0, period, quality = _refine(act, t0 + period / 2.0, period, span_a, span_b)
     t0 = t0 % period
     start_f, end_f = span_a, span_b

@@ -1,0 +1,1 @@
+"""Writers put cue points back into DJ libraries and audio files (one module per target)."""
