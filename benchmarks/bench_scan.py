@@ -23,23 +23,47 @@ from pathlib import Path
 import numpy as np
 
 CHILD = r"""
-import json, resource, sys, time
+import json, os, resource, sys, threading, time
 from pathlib import Path
 from djstruct.library import LibrarySource
 from djstruct.scan import ScanConfig, run_scan
 folder, store, workers, force = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+watch_memory = sys.argv[5] == "1"
+peak = {"worker": 0}
+stop = threading.Event()
+
+def watch():  # peak RSS of the pool's processes (forkserver children are not our children)
+    me = os.getpid()
+    while not stop.is_set():
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == me:
+                continue
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+                if b"multiprocessing" not in cmd:
+                    continue
+                rss = next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS"))
+                peak["worker"] = max(peak["worker"], rss)
+            except (OSError, StopIteration):
+                pass
+        time.sleep(0.25)
+
+if watch_memory:
+    threading.Thread(target=watch, daemon=True).start()
 t0 = time.perf_counter()
 r = run_scan(ScanConfig((LibrarySource("folder", folder),), store, workers=workers, force=force))
 dt = time.perf_counter() - t0
+stop.set()
 hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024
-kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+cpu = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"seconds": dt, "analysed": r.analysed, "failed": len(r.failed), "parent_mib": hwm,
-                  "worker_mib": kids}))
+                  "worker_mib": peak["worker"] / 1024, "parent_cpu_s": cpu.ru_utime + cpu.ru_stime}))
 """
 
 
-def scan_child(folder: Path, store: Path, workers: int, force: bool) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(folder), str(store), str(workers), "1" if force else "0"],
+def scan_child(folder: Path, store: Path, workers: int, force: bool, memory: bool = False) -> dict:
+    args = [str(folder), str(store), str(workers), "1" if force else "0", "1" if memory else "0"]
+    out = subprocess.run([sys.executable, "-c", CHILD, *args],
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -95,7 +119,7 @@ def bench_rescan(tmp: Path, n: int = 2000) -> None:
         print(f"rescan: store holds {st.status().total.tracks} tracks")
 
 
-def bench_workers(tmp: Path, n: int = 16, seconds: float = 120.0) -> None:
+def bench_workers(tmp: Path, n: int = 24, seconds: float = 300.0) -> None:
     folder = tmp / "workers"
     make_clips(folder, n, seconds, seed=3)
     store = tmp / "workers.sqlite"
@@ -104,14 +128,15 @@ def bench_workers(tmp: Path, n: int = 16, seconds: float = 120.0) -> None:
     r2 = scan_child(folder, store, 2, True)
     t1, t2 = n / r1["seconds"], n / r2["seconds"]
     print(f"workers: {n} x {seconds:.0f} s WAV tracks: 1 worker {r1['seconds']:.1f} s ({t1:.2f} tracks/s), "
-          f"2 workers {r2['seconds']:.1f} s ({t2:.2f} tracks/s): speed-up {t2 / t1:.2f}x")
+          f"2 workers {r2['seconds']:.1f} s ({t2:.2f} tracks/s): speed-up {t2 / t1:.2f}x; "
+          f"parent CPU {r1['parent_cpu_s']:.1f} s / {r2['parent_cpu_s']:.1f} s")
 
 
 def bench_memory(tmp: Path) -> None:
     for n in (50, 500):
         folder = tmp / f"mem{n}"
         make_clips(folder, n, 30.0, seed=5)
-        r = scan_child(folder, tmp / f"mem{n}.sqlite", 2, False)
+        r = scan_child(folder, tmp / f"mem{n}.sqlite", 2, False, memory=True)
         print(f"memory: {n} tracks: {r['seconds']:.1f} s, parent peak {r['parent_mib']:.0f} MiB, "
               f"largest worker peak {r['worker_mib']:.0f} MiB ({r['analysed']} analysed)")
         shutil.rmtree(folder)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,6 @@ _WORKER_DETECTOR: Any = None
 
 def _init_worker(detector_name: str | None, options: dict[str, Any], detect: bool) -> None:
     global _WORKER_DETECTOR
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     if detect:
         from djstruct.detect.base import get_detector
 
@@ -135,7 +134,10 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
         emit(e)
 
     store_path.parent.mkdir(parents=True, exist_ok=True)
-    with RunLock(store_path.with_name(store_path.name + ".lock")), Store.open(store_path) as store:
+    with RunLock(store_path.with_name(store_path.name + ".lock")), Store.open(store_path) as store, \
+            _make_pool(config, batched) as pool:
+        for _ in range(max(1, config.workers)):  # start the workers while the library is read
+            pool.submit(_noop)
         paths, n_entries = collect_tracks(config, store, record)
         todo: list[Path] = []
         for p in paths:
@@ -189,7 +191,7 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
                 except DjstructError as e:
                     finish(p, None, str(e))
 
-        for path, outcome in _run_pool(todo, detector, config, batched):
+        for path, outcome in _run_pool(pool, todo, detector, config):
             if isinstance(outcome, str):
                 finish(path, None, outcome)
             elif isinstance(outcome, Analysis):
@@ -210,39 +212,56 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
     )
 
 
+def _noop() -> None:
+    return None
+
+
+def _make_pool(config: ScanConfig, batched: bool) -> ProcessPoolExecutor:
+    """The worker pool. forkserver: workers fork from a server that imported the decoders and
+    the detector once, so they start fast, and nothing of the parent (threads, the open store)
+    leaks into them."""
+    workers = max(1, config.workers)
+    ctx = get_context("forkserver" if "forkserver" in get_all_start_methods() else "spawn")
+    # One thread per worker: the pool provides the parallelism (BLAS would otherwise start a
+    # thread per core in every worker and they would fight over the cores).
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    if ctx.get_start_method() == "forkserver":
+        ctx.set_forkserver_preload(["djstruct.audio", "djstruct.detect.dsp", "djstruct.scan"])
+    init_args = (config.detector, config.detector_options, not batched)
+    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=init_args)
+
+
 def _run_pool(
-    todo: list[Path], detector: Any, config: ScanConfig, batched: bool
+    pool: ProcessPoolExecutor, todo: list[Path], detector: Any, config: ScanConfig
 ) -> Iterator[tuple[Path, Analysis | Audio | str]]:
     """Yield (path, Analysis | Audio | error message) as workers finish, keeping at most
     ``2 * workers`` tracks in flight."""
     if not todo:
         return
     workers = max(1, config.workers)
-    ctx = get_context("spawn")
-    init_args = (config.detector, config.detector_options, not batched)
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=init_args) as pool:
-        queue = iter(todo)
-        inflight: dict[Future, Path] = {}
+    queue = iter(todo)
+    inflight: dict[Future, Path] = {}
 
-        def submit_next() -> bool:
-            p = next(queue, None)
-            if p is None:
-                return False
-            inflight[pool.submit(_work, str(p), detector.sample_rate_hz, config.max_duration_s)] = p
-            return True
+    def submit_next() -> bool:
+        p = next(queue, None)
+        if p is None:
+            return False
+        inflight[pool.submit(_work, str(p), detector.sample_rate_hz, config.max_duration_s)] = p
+        return True
 
-        for _ in range(2 * workers):
-            if not submit_next():
-                break
-        while inflight:
-            finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                p = inflight.pop(fut)
-                try:
-                    yield p, fut.result()
-                except DjstructError as e:
-                    yield p, str(e)
-                except Exception as e:  # a crash in a worker must not end the batch
-                    log.debug("worker failed on %s", p, exc_info=True)
-                    yield p, f"{p}: {type(e).__name__}: {e}"
-                submit_next()
+    for _ in range(2 * workers):
+        if not submit_next():
+            break
+    while inflight:
+        finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            p = inflight.pop(fut)
+            try:
+                yield p, fut.result()
+            except DjstructError as e:
+                yield p, str(e)
+            except Exception as e:  # a crash in a worker must not end the batch
+                log.debug("worker failed on %s", p, exc_info=True)
+                yield p, f"{p}: {type(e).__name__}: {e}"
+            submit_next()

@@ -22,6 +22,10 @@ def _r(x: float, nd: int = 4) -> float:
     return round(float(x), nd)
 
 
+def _round_list(x: Any, nd: int) -> list[float]:
+    return np.round(np.asarray(x, dtype=np.float64), nd).tolist()
+
+
 @dataclass(frozen=True)
 class Audio:
     """Decoded mono audio: ``samples`` (n,) float32 in [-1, 1] at ``sample_rate_hz``."""
@@ -61,9 +65,9 @@ class Energy:
     def to_dict(self, nd: int = 3) -> dict[str, Any]:
         return {
             "hop_s": _r(self.hop_s, 6),
-            "bass": [round(float(v), nd) for v in self.bass],
-            "mid": [round(float(v), nd) for v in self.mid],
-            "high": [round(float(v), nd) for v in self.high],
+            "bass": _round_list(self.bass, nd),
+            "mid": _round_list(self.mid, nd),
+            "high": _round_list(self.high, nd),
         }
 
     @classmethod
@@ -95,8 +99,8 @@ class Analysis:
             "path": self.path,
             "duration_s": _r(self.duration_s),
             "bpm": None if self.bpm is None else _r(self.bpm, 3),
-            "beats": [_r(b) for b in self.beats],
-            "downbeats": [_r(b) for b in self.downbeats],
+            "beats": _round_list(self.beats, 4),
+            "downbeats": _round_list(self.downbeats, 4),
             "sections": [s.to_dict() for s in self.sections],
             "drops": [_r(d) for d in self.drops],
             "energy": None if self.energy is None else self.energy.to_dict(),

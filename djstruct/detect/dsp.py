@@ -190,8 +190,7 @@ def _standardise(x: np.ndarray) -> np.ndarray:
 def _levels_db(f: Features, edges_s: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
     """(len(edges_s) - 1, 4) mean power in bass, mid, high and all bands over each interval,
     in dB relative to the 99th percentile of frames, floored at ``floor_db``."""
-    pw = 10.0 ** (f.bands.astype(np.float64) / 10.0)
-    pw = np.concatenate([pw, pw.sum(axis=1, keepdims=True)], axis=1)
+    pw = f.band_power
     ref = np.percentile(pw, 99, axis=0) + 1e-20
     agg = secmod.aggregate(pw, f.fps, edges_s)
     return np.maximum(10.0 * np.log10(agg / ref + 1e-20), floor_db)

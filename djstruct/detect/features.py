@@ -8,6 +8,7 @@ number of mel bands (64), never with the full spectrogram.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.fft
@@ -39,6 +40,12 @@ class Features:
     onset: np.ndarray
     onset_low: np.ndarray
     rms_db: np.ndarray
+
+    @cached_property
+    def band_power(self) -> np.ndarray:
+        """(n, 4) float64 linear power in bass, mid, high and all bands."""
+        pw = 10.0 ** (self.bands.astype(np.float64) / 10.0)
+        return np.concatenate([pw, pw.sum(axis=1, keepdims=True)], axis=1)
 
     @property
     def n_frames(self) -> int:
@@ -82,23 +89,23 @@ def compute_features(audio: Audio) -> Features:
     window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
     fb = mel_filterbank(sr, N_FFT, N_MELS, fmax=min(11000.0, sr / 2))
     freqs = np.fft.rfftfreq(N_FFT, 1.0 / sr)
-    band_idx = [freqs < BASS_HZ, (freqs >= BASS_HZ) & (freqs < HIGH_HZ), freqs >= HIGH_HZ]
-    low_bins = freqs < 200.0
+    k_bass, k_high, k_low = (int(np.searchsorted(freqs, hz)) for hz in (BASS_HZ, HIGH_HZ, 200.0))
+    band_slices = [slice(0, k_bass), slice(k_bass, k_high), slice(k_high, None)]
 
     mel = np.empty((n_frames, N_MELS), dtype=np.float32)
     bands = np.empty((n_frames, 3), dtype=np.float32)
     rms = np.empty(n_frames, dtype=np.float32)
-    low_log = np.empty((n_frames, int(low_bins.sum())), dtype=np.float32)
+    low_log = np.empty((n_frames, k_low), dtype=np.float32)
     frames_view = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP]
     for a in range(0, n_frames, _BLOCK_FRAMES):
         b = min(a + _BLOCK_FRAMES, n_frames)
         spec = scipy.fft.rfft(frames_view[a:b] * window, axis=1)
         power = (spec.real**2 + spec.imag**2).astype(np.float32)
         mel[a:b] = 10.0 * np.log10(power @ fb.T + 1e-10)
-        for j, m in enumerate(band_idx):
-            bands[a:b, j] = 10.0 * np.log10(power[:, m].sum(axis=1) + 1e-10)
-        rms[a:b] = 10.0 * np.log10(power.sum(axis=1) / (N_FFT * window.sum()) + 1e-12)
-        low_log[a:b] = 10.0 * np.log10(power[:, low_bins] + 1e-10)
+        sums = np.stack([power[:, sl].sum(axis=1) for sl in band_slices], axis=1)
+        bands[a:b] = 10.0 * np.log10(sums + 1e-10)
+        rms[a:b] = 10.0 * np.log10(sums.sum(axis=1) / (N_FFT * window.sum()) + 1e-12)
+        low_log[a:b] = 10.0 * np.log10(power[:, :k_low] + 1e-10)
 
     onset = _flux(mel)
     onset_low = _flux(low_log)
