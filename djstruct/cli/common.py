@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.markup import escape
 
 EXIT_OK = 0
@@ -19,14 +18,31 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """One plain line per record on whatever ``sys.stderr`` is now (grep-able in cron logs,
+    never wrapped)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
 def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     root = logging.getLogger("djstruct")
     root.setLevel(level)
-    if not any(isinstance(h, RichHandler) for h in root.handlers):
-        h = RichHandler(console=err, show_time=False, show_path=False, markup=False)
-        h.setFormatter(logging.Formatter("%(message)s"))
-        root.addHandler(h)
+    for h in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(h)
+    h = _StderrHandler()
+    h.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root.addHandler(h)
     root.propagate = False
 
 

@@ -43,11 +43,18 @@ def scan(folders, rekordbox_xml, rekordbox_db, crate, store, detector_name, work
     the lock."""
     from djstruct.scan import ScanConfig, ScanEvent, run_scan
 
+    root = logging.getLogger("djstruct")
+    if quiet:  # only failures reach the terminal (they are logged as errors)
+        for h in root.handlers:
+            h.setLevel(logging.ERROR)
     if log_file is not None:
-        h = logging.FileHandler(log_file, encoding="utf-8")
-        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logging.getLogger("djstruct").addHandler(h)
-        logging.getLogger("djstruct").setLevel(logging.INFO)
+        fh = logging.FileHandler(log_file, encoding="utf-8")
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        fh.setLevel(logging.INFO)
+        root.addHandler(fh)
+        root.setLevel(min(root.level, logging.INFO))
+        ctx = click.get_current_context()
+        ctx.call_on_close(lambda: (root.removeHandler(fh), fh.close()))
     sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
     options = {} if device == "auto" else {"device": device}
     cfg = ScanConfig(tuple(sources), store, detector_name, options, workers, batch_size, limit, force)
@@ -66,14 +73,12 @@ def scan(folders, rekordbox_xml, rekordbox_db, crate, store, detector_name, work
             elif e.kind in ("done", "failed"):
                 if e.kind == "failed":
                     n_failed += 1
-                    err.print(f"failed: {e.error}", markup=False, highlight=False)
-                    log.warning("failed: %s", e.error)
+                    log.error("failed: %s", e.error)
                 elapsed = bar.tasks[0].elapsed or 1e-9
                 bar.update(task, completed=e.done, rate=f"{e.done / elapsed:.2f} tracks/s",
                            failed=f"{n_failed} failed" if n_failed else "")
             elif e.kind == "library-error":
-                err.print(f"library: {e.error}", markup=False, highlight=False)
-                log.warning("library: %s", e.error)
+                log.error("library: %s", e.error)
 
         try:
             result = run_scan(cfg, on_event)
