@@ -406,6 +406,11 @@ def _mp3_frame_len(h: bytes) -> int:
     return (144 if version == 3 else 72) * bitrate // _MP3_RATES[version][sr_i] + pad
 
 
+def mp3_has_gapless_header(path: Path) -> bool:
+    """True when an MP3's first frame carries a Xing/Info/VBRI tag (gapless/encoder-delay info)."""
+    return not _mp3_needs_delay_fix(path)
+
+
 def _mp3_needs_delay_fix(path: Path) -> bool:
     """True when the first Layer III frame has no Xing/Info/VBRI tag (so nobody trims the delay)."""
     with open(path, "rb") as f:

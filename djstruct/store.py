@@ -61,9 +61,23 @@ def _migrate_v1(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX library_tracks_path ON library_tracks(path)")
 
 
+def _migrate_v2(conn: sqlite3.Connection) -> None:
+    """The writeback journal (see djstruct.journal)."""
+    conn.execute(
+        "CREATE TABLE runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, started_at REAL NOT NULL, finished_at REAL, "
+        "target TEXT NOT NULL, policy TEXT NOT NULL, layout TEXT NOT NULL, source TEXT NOT NULL, "
+        "status TEXT NOT NULL, summary TEXT)")
+    conn.execute(
+        "CREATE TABLE journal (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL REFERENCES runs(run_id), "
+        "path TEXT NOT NULL, track_id TEXT, kind TEXT NOT NULL, backup TEXT NOT NULL, written TEXT NOT NULL, "
+        "after_sha256 TEXT, state TEXT NOT NULL, at REAL NOT NULL)")
+    conn.execute("CREATE INDEX journal_run ON journal(run_id)")
+    conn.execute("CREATE INDEX journal_path ON journal(path)")
+
+
 # Migration i (0-based) takes a store from version i to i + 1. To change the schema, append a function;
 # never edit one that has shipped.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1, _migrate_v2]
 
 
 @dataclass(frozen=True)

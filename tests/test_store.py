@@ -75,7 +75,7 @@ def test_default_path_honours_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 def test_open_sets_wal_and_schema(tmp_path: Path, store: Store) -> None:
     assert store.path.parent.is_dir()
     assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.schema_version == len(store_mod.MIGRATIONS) == 1
+    assert store.schema_version == len(store_mod.MIGRATIONS) == 2
 
 
 def test_analysis_round_trip(tmp_path: Path, store: Store) -> None:
@@ -155,12 +155,12 @@ def test_appending_a_migration_upgrades(tmp_path: Path, monkeypatch: pytest.Monk
         p = write_wav(tmp_path / "a.wav", 0)
         s.put_analysis(p, make_analysis(), DET, VER, fingerprint(p))
 
-    def v2(conn: sqlite3.Connection) -> None:
+    def next_version(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE files ADD COLUMN loudness_lufs REAL")
 
-    monkeypatch.setattr(store_mod, "MIGRATIONS", [*store_mod.MIGRATIONS, v2])
+    monkeypatch.setattr(store_mod, "MIGRATIONS", [*store_mod.MIGRATIONS, next_version])
     with Store.open(path) as s:
-        assert s.schema_version == 2
+        assert s.schema_version == len(store_mod.MIGRATIONS)
         cols = {r[1] for r in s._db.execute("PRAGMA table_info(files)")}
         assert "loudness_lufs" in cols
         assert s.get_analysis(p) is not None

@@ -16,6 +16,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "scan": ("djstruct.cli.scan", "scan", "Analyse a DJ library (folder, Rekordbox XML/db) incrementally."),
     "status": ("djstruct.cli.status", "status", "What the analysis store knows, by library."),
     "library": ("djstruct.cli.library", "library", "List what djstruct sees in a library, without analysing."),
+    "writeback": ("djstruct.cli.writeback", "writeback", "Write hot and memory cues into the library (dry-run first)."),
+    "undo": ("djstruct.cli.writeback", "undo", "Restore what a writeback run wrote."),
     "synth": ("djstruct.cli.synth", "synth", "Render a synthetic EDM corpus with exact ground truth."),
 }
 

@@ -1,0 +1,149 @@
+"""``djstruct writeback SOURCE`` and ``djstruct undo [RUN]``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from djstruct.cli.common import (
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    err,
+    fail,
+    fmt_time,
+    library_options,
+    make_sources,
+    out,
+)
+from djstruct.errors import ConfigError, DjstructError, LockError
+
+_STYLE = {"keep": "dim", "add": "green", "replace": "yellow", "remove": "red", "skip": "dim italic"}
+
+
+@click.command("writeback")
+@library_options
+@click.option("--dry-run", is_flag=True, help="Show what would be written; change nothing.")
+@click.option("--target", type=click.Choice(["serato", "rekordbox-xml", "rekordbox-db"]), default=None,
+              help="Where cues go (default: the library's own kind; Rekordbox libraries get an XML).")
+@click.option("--out", "out_file", type=click.Path(path_type=Path), default=None, help="The Rekordbox XML to write.")
+@click.option("--layout", default="default", show_default=True,
+              help="Cue layout: a preset (default, drops, minimal) or a TOML file.")
+@click.option("--policy", type=click.Choice(["fill", "replace-own", "replace-all"]), default="fill",
+              show_default=True, help="fill never touches your cues; replace-own replaces cues djstruct wrote.")
+@click.option("--direct", is_flag=True, help="Allow --target rekordbox-db (writing master.db itself).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per track and line.")
+def writeback(folders, rekordbox_xml, rekordbox_db, crate, store, dry_run, target, out_file, layout, policy, direct,
+              as_json) -> None:  # type: ignore[no-untyped-def]
+    """Turn analyses into hot cues and memory cues in the DJ library (journaled: see `undo`)."""
+    from djstruct.writeback import WritebackConfig, run_writeback
+
+    sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
+    cfg = WritebackConfig(tuple(sources), store, target, out_file, layout, policy, dry_run, direct)
+
+    def on_event(kind: str, msg: str) -> None:
+        if kind in ("failed", "library-error"):
+            err.print(f"{kind}: {msg}", markup=False, highlight=False)
+
+    try:
+        result = run_writeback(cfg, on_event)
+    except LockError as e:
+        fail(str(e), EXIT_LOCKED)
+    except ConfigError as e:
+        fail(str(e), EXIT_USAGE)
+    except DjstructError as e:
+        fail(str(e), EXIT_SOME_FAILED)
+
+    totals = {"keep": 0, "add": 0, "replace": 0, "remove": 0, "skip": 0}
+    for p in result.plans:
+        if p.diff is not None:
+            for a in totals:
+                totals[a] += p.diff.count(a)
+        if as_json:
+            print(json.dumps(_plan_json(p, result.target)), flush=True)
+        elif p.error:
+            err.print(f"failed: {p.error}", markup=False, highlight=False)
+        elif p.diff is not None and (p.diff.changed or dry_run):
+            _render(p)
+    if not as_json:
+        verb = "would write" if dry_run else "wrote"
+        n_changed = (sum(1 for p in result.plans if p.diff is not None and p.diff.changed) if dry_run
+                     else result.written)
+        out.print(f"[bold]{verb}[/] {n_changed} of {len(result.plans)} tracks to {result.target}: "
+                  f"{totals['add']} added, {totals['replace']} replaced, {totals['remove']} removed, "
+                  f"{totals['keep']} kept, {totals['skip']} skipped"
+                  + (f"; run {result.run_id} (undo with: djstruct undo {result.run_id})" if result.run_id else "")
+                  + (f"; XML: {result.out}" if result.out else ""))
+        skipped = [p for p in result.plans if p.skipped]
+        if skipped:
+            out.print(f"{len(skipped)} tracks not analysed yet (run djstruct scan)")
+    sys.exit(EXIT_OK if result.ok else EXIT_SOME_FAILED)
+
+
+def _plan_json(p, target: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    d = {"id": p.track.id, "path": str(p.track.path), "target": target, "error": p.error, "skipped": p.skipped}
+    if p.diff is not None:
+        d["changes"] = [{"action": c.action, "reason": c.reason, "bar": c.bar, **c.cue.to_dict()}
+                        for c in p.diff.changes]
+    return d
+
+
+def _render(p) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title=str(p.track.path), title_justify="left", header_style="bold", box=None)
+    for col in ("", "cue", "time", "bar", "name", "colour", "why"):
+        table.add_column(col)
+    for c in sorted(p.diff.changes, key=lambda c: c.cue.start):
+        slot = "ABCDEFGH"[c.cue.slot] if c.cue.kind == "hot" and c.cue.slot is not None and c.cue.slot < 8 else ""
+        kind = f"hot {slot}" if c.cue.kind == "hot" else ("loop" if c.cue.is_loop else "memory")
+        colour = f"[{c.cue.color}]■[/] {c.cue.color}" if c.cue.color else ""
+        table.add_row(f"[{_STYLE[c.action]}]{c.action}[/]", kind, fmt_time(c.cue.start),
+                      "" if c.bar is None else str(c.bar), c.cue.name, colour, c.reason)
+    out.print(table)
+
+
+@click.command("undo")
+@click.argument("run", type=int, required=False)
+@click.option("--store", type=click.Path(path_type=Path), default=None, help="Analysis store.")
+@click.option("--force", is_flag=True, help="Also restore files changed since djstruct wrote them.")
+@click.option("--list", "list_runs", is_flag=True, help="List writeback runs.")
+def undo(run: int | None, store: Path | None, force: bool, list_runs: bool) -> None:
+    """Restore what writeback RUN wrote (default: the latest run), byte for byte."""
+    from djstruct.journal import Journal
+    from djstruct.lock import RunLock
+    from djstruct.store import Store, default_store_path
+    from djstruct.writers.apply import undo_run
+
+    path = store or default_store_path()
+    if not path.exists():
+        fail(f"{path}: no analysis store")
+    try:
+        with RunLock(path.with_name(path.name + ".lock")), Store.open(path) as st:
+            journal = Journal(st)
+            if list_runs:
+                table = Table(header_style="bold")
+                for col in ("run", "started", "target", "policy", "layout", "status", "files"):
+                    table.add_column(col)
+                import datetime as dt
+
+                for r in journal.runs():
+                    started = dt.datetime.fromtimestamp(r.started_at).strftime("%Y-%m-%d %H:%M")
+                    table.add_row(str(r.run_id), started, r.target, r.policy, r.layout, r.status,
+                                  str(r.summary.get("written", "")))
+                out.print(table)
+                return
+            result = undo_run(journal, run, force=force)
+    except LockError as e:
+        fail(str(e), EXIT_LOCKED)
+    except DjstructError as e:
+        fail(str(e), EXIT_SOME_FAILED)
+    for _, why in result.refused:
+        err.print(f"not restored: {why}", markup=False, highlight=False)
+    out.print(f"run {result.run_id}: restored {len(result.restored)} files"
+              + (f", {len(result.refused)} refused" if result.refused else ""))
+    sys.exit(EXIT_SOME_FAILED if result.refused else EXIT_OK)
+

@@ -1,0 +1,122 @@
+"""Existing cues vs planned cues under a policy -> the list of changes (pure, no I/O).
+
+Policies:
+- ``fill`` (default): never touch a user cue; planned hot cues take free hot-cue slots (the
+  preferred slot when free); a planned cue within one beat of an existing cue is skipped.
+- ``replace-own``: first remove the cues djstruct wrote before (known from the journal), then fill.
+- ``replace-all``: remove every cue except loops, then fill (the caller insists on a backup).
+
+A cue that would be removed and added back unchanged is kept, so re-running on an unchanged
+analysis changes nothing under every policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from djstruct.cues.plan import CuePlan, PlannedCue
+from djstruct.errors import ConfigError
+from djstruct.types import Cue
+
+POLICIES = ("fill", "replace-own", "replace-all")
+_EPS = 2e-3  # cue times are stored with ms precision by most applications
+
+
+@dataclass(frozen=True)
+class CueChange:
+    """``action``: keep, add, replace (an add that takes a removed cue's slot), remove or skip."""
+
+    action: str
+    cue: Cue
+    bar: int | None = None
+    reason: str = ""
+    replaces: Cue | None = None
+
+
+@dataclass(frozen=True)
+class CueDiff:
+    path: str
+    changes: tuple[CueChange, ...]
+
+    @property
+    def result(self) -> tuple[Cue, ...]:
+        """The track's cues after applying the diff, hot cues by slot then memory cues by time."""
+        out = [c.cue for c in self.changes if c.action in ("keep", "add", "replace")]
+        return tuple(sorted(out, key=lambda c: (c.kind != "hot", c.slot if c.slot is not None else -1, c.start)))
+
+    @property
+    def written(self) -> tuple[Cue, ...]:
+        """The cues this diff adds (djstruct's own, recorded in the journal)."""
+        return tuple(c.cue for c in self.changes if c.action in ("add", "replace"))
+
+    @property
+    def changed(self) -> bool:
+        return any(c.action in ("add", "replace", "remove") for c in self.changes)
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+
+def diff_cues(
+    existing: Iterable[Cue],
+    plan: CuePlan,
+    *,
+    policy: str = "fill",
+    owned: Iterable[Cue] = (),
+    beat_s: float = 0.5,
+    memory_supported: bool = True,
+    max_slots: int = 8,
+) -> CueDiff:
+    """Changes that turn ``existing`` (djstruct timeline) into existing + ``plan`` under ``policy``."""
+    if policy not in POLICIES:
+        raise ConfigError(None, f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
+    owned = list(owned)
+    planned = list(plan.cues)
+    changes: list[CueChange] = []
+    kept: list[Cue] = []
+    removed: list[Cue] = []
+
+    def same(a: Cue, b: Cue) -> bool:
+        return (a.kind == b.kind and a.slot == b.slot and abs(a.start - b.start) < _EPS and a.name == b.name
+                and a.color == b.color and a.end is None and b.end is None)
+
+    for c in existing:
+        ours = any(o.kind == c.kind and o.slot == c.slot and abs(o.start - c.start) < _EPS for o in owned)
+        drop = not c.is_loop and (policy == "replace-all" or (policy == "replace-own" and ours))
+        if drop and not any(same(c, p.cue) for p in planned):
+            removed.append(c)
+            changes.append(CueChange("remove", c, reason="djstruct cue" if ours else "replaced (replace-all)"))
+        else:
+            kept.append(c)
+            changes.append(CueChange("keep", c, reason="djstruct cue" if ours else "user cue"))
+
+    used_slots = {c.slot for c in kept if c.kind == "hot" and c.slot is not None}
+    for p in planned:
+        changes.append(_place(p, kept, used_slots, removed, beat_s, memory_supported, max_slots))
+    return CueDiff(plan.path, tuple(changes))
+
+
+def _place(p: PlannedCue, kept: list[Cue], used: set[int | None], removed: list[Cue], beat_s: float,
+           memory_supported: bool, max_slots: int) -> CueChange:
+    c = p.cue
+    if any(k.kind == c.kind and abs(k.start - c.start) < _EPS and k.name == c.name for k in kept):
+        return CueChange("skip", c, p.bar, "already there")
+    if c.kind == "memory":
+        if not memory_supported:
+            return CueChange("skip", c, p.bar, "the target has no memory cues")
+        if any(abs(k.start - c.start) < beat_s and not k.is_loop for k in kept):
+            return CueChange("skip", c, p.bar, "within one beat of an existing cue")
+        kept.append(c)
+        return CueChange("add", c, p.bar, p.reason)
+    if any(k.kind == "hot" and abs(k.start - c.start) < beat_s for k in kept):
+        return CueChange("skip", c, p.bar, "an existing hot cue is within one beat")
+    free = [s for s in range(max_slots) if s not in used]
+    if not free:
+        return CueChange("skip", c, p.bar, "no free hot-cue slot")
+    slot = c.slot if c.slot in free else free[0]
+    used.add(slot)
+    placed = Cue("hot", c.start, slot, None, c.name, c.color)
+    kept.append(placed)
+    was = next((r for r in removed if r.kind == "hot" and r.slot == slot), None)
+    return CueChange("replace" if was else "add", placed, p.bar, p.reason, replaces=was)

@@ -1,0 +1,115 @@
+"""The writeback journal: every write run, and for every file it touches the bytes needed to put
+it back, recorded *before* the file changes.
+
+Protocol: ``record`` (state ``pending``, committed) -> write the file -> ``mark_written`` (with
+the sha256 of the result). A crash between the two leaves a ``pending`` entry whose backup is
+still valid, so ``djstruct undo`` can restore everything written so far. Undo refuses a file
+that changed since djstruct wrote it (the DJ edited it since), unless forced.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from djstruct.store import Store
+from djstruct.types import Cue
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: int
+    started_at: float
+    finished_at: float | None
+    target: str
+    policy: str
+    layout: str
+    source: str
+    status: str  # running | done | failed | undone
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    id: int
+    run_id: int
+    path: str
+    track_id: str | None
+    kind: str  # "serato" (tag backup) or "file" (whole-file backup)
+    backup: dict[str, Any]
+    written: tuple[Cue, ...]
+    after_sha256: str | None
+    state: str  # pending | written | undone
+
+
+class Journal:
+    """Journal tables in the analysis store (schema v2)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def start_run(self, target: str, policy: str, layout: str, source: str) -> int:
+        with self.store._tx() as conn:
+            cur = conn.execute("INSERT INTO runs (started_at, target, policy, layout, source, status) "
+                               "VALUES (?, ?, ?, ?, ?, 'running')", (time.time(), target, policy, layout, source))
+            return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        with self.store._tx() as conn:
+            conn.execute("UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",
+                         (time.time(), status, json.dumps(summary), run_id))
+
+    def record(self, run_id: int, path: str, track_id: str | None, kind: str, backup: dict[str, Any],
+               written: tuple[Cue, ...]) -> int:
+        with self.store._tx() as conn:
+            cur = conn.execute(
+                "INSERT INTO journal (run_id, path, track_id, kind, backup, written, state, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+                (run_id, path, track_id, kind, json.dumps(backup), json.dumps([c.to_dict() for c in written]),
+                 time.time()))
+            return int(cur.lastrowid)
+
+    def mark_written(self, entry_id: int, after_sha256: str) -> None:
+        with self.store._tx() as conn:
+            conn.execute("UPDATE journal SET state = 'written', after_sha256 = ? WHERE id = ?",
+                         (after_sha256, entry_id))
+
+    def mark(self, entry_id: int, state: str) -> None:
+        with self.store._tx() as conn:
+            conn.execute("UPDATE journal SET state = ? WHERE id = ?", (state, entry_id))
+
+    def set_run_status(self, run_id: int, status: str) -> None:
+        with self.store._tx() as conn:
+            conn.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
+
+    def runs(self) -> list[RunInfo]:
+        rows = self.store._query("SELECT run_id, started_at, finished_at, target, policy, layout, source, status, "
+                                 "summary FROM runs ORDER BY run_id")
+        return [RunInfo(*r[:8], json.loads(r[8]) if r[8] else {}) for r in rows]
+
+    def run(self, run_id: int) -> RunInfo | None:
+        return next((r for r in self.runs() if r.run_id == run_id), None)
+
+    def latest_undoable(self) -> RunInfo | None:
+        """The most recent run that wrote something and has not been undone."""
+        for r in reversed(self.runs()):
+            if r.status != "undone" and self.entries(r.run_id):
+                return r
+        return None
+
+    def entries(self, run_id: int) -> list[JournalEntry]:
+        rows = self.store._query("SELECT id, run_id, path, track_id, kind, backup, written, after_sha256, state "
+                                 "FROM journal WHERE run_id = ? ORDER BY id", (run_id,))
+        return [_entry(r) for r in rows]
+
+    def owned(self, path: str) -> list[Cue]:
+        """The cues djstruct wrote into ``path`` (djstruct timeline) in runs not undone."""
+        rows = self.store._query("SELECT written FROM journal WHERE path = ? AND state = 'written'", (path,))
+        return [Cue.from_dict(d) for (w,) in rows for d in json.loads(w)]
+
+
+def _entry(r: tuple[Any, ...]) -> JournalEntry:
+    return JournalEntry(int(r[0]), int(r[1]), r[2], r[3], r[4], json.loads(r[5]),
+                        tuple(Cue.from_dict(d) for d in json.loads(r[6])), r[7], r[8])
