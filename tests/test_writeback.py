@@ -133,8 +133,9 @@ def _xml_library(lib: Path, store: Path, tmp: Path) -> Path:
         for i, p in enumerate(sorted(lib.iterdir()), 1):
             a = st.get_analysis(p)
             first = a.downbeats[0] + 0.004
+            loc = path_to_location(p)
             rows.append(
-XX
+                f'<TRACK TrackID="{i}" Name="{p.stem}" Location="{loc}" TotalTime="{int(a.duration_s)}" '
                 f'AverageBpm="{a.bpm:.2f}"><TEMPO Inizio="{first:.3f}" Bpm="{a.bpm:.2f}" Metro="4/4" Battito="1"/>'
                 f'<POSITION_MARK Name="DJ cue" Type="0" Start="{first + 0.5:.3f}" Num="-1"/></TRACK>')
     xml = tmp / "rekordbox.xml"
