@@ -178,3 +178,44 @@ def test_usage_errors(scanned: tuple[Path, Path], tmp_path: Path) -> None:
     assert "--direct" in r.output
     r = invoke("writeback", str(lib), "--store", str(tmp_path / "none.sqlite"), code=2)
     assert "no analysis store" in r.output
+
+
+def test_crash_mid_run_then_undo_restores_what_was_written(scanned: tuple[Path, Path],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    lib, store = scanned
+    originals = {p.name: sha(p) for p in lib.iterdir()}
+    import djstruct.writers.serato as serato_writer
+
+    real = serato_writer.write_hot_cues
+    calls = {"n": 0}
+
+    def flaky(path, cues):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the process dies in the middle of the run
+        return real(path, cues)
+
+    monkeypatch.setattr(serato_writer, "write_hot_cues", flaky)
+    r = CliRunner().invoke(cli, ["writeback", str(lib), "--store", str(store)])
+    assert r.exit_code != 0  # click turns the interrupt into "Aborted!"
+    assert sum(sha(p) != originals[p.name] for p in lib.iterdir()) == 1  # one file was written
+    monkeypatch.setattr(serato_writer, "write_hot_cues", real)
+    r = invoke("undo", "--store", str(store))
+    assert "restored 2 files" in r.output  # the written one and the pending one (a no-op restore)
+    assert {p.name: sha(p) for p in lib.iterdir()} == originals
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "mp3-noxing", "wav", "aiff", "flac", "m4a", "ogg"])
+def test_frame_backup_restores_every_format_exactly(fmt: str, tmp_path: Path) -> None:
+    from djstruct.synth.encode import FORMATS, encode
+    from djstruct.writers import frame_backup
+
+    ext = FORMATS[fmt] if FORMATS[fmt].startswith(".") else "." + FORMATS[fmt]
+    noise = np.random.default_rng(2).normal(0, 0.1, (44100 * 2, 2)).astype(np.float32)
+    p = encode(noise, 44100, tmp_path / f"x{ext}", fmt)
+    original = p.read_bytes()
+    backup = json.loads(json.dumps(frame_backup.take(p)))  # survives the JSON journal
+    write_hot_cues(p, [Cue("hot", 0.5, 0, None, "a" * 300, "#ff0000"), Cue("hot", 1.0, 3, None, "b", None)])
+    assert p.read_bytes() != original
+    assert frame_backup.restore(p, backup)
+    assert p.read_bytes() == original
