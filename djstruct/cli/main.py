@@ -18,7 +18,11 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "library": ("djstruct.cli.library", "library", "List what djstruct sees in a library, without analysing."),
     "writeback": ("djstruct.cli.writeback", "writeback", "Write hot and memory cues into the library (dry-run first)."),
     "undo": ("djstruct.cli.writeback", "undo", "Restore what a writeback run wrote."),
+    "labels": ("djstruct.cli.labels", "labels", "Check the library's own cues as training labels."),
     "synth": ("djstruct.cli.synth", "synth", "Render a synthetic EDM corpus with exact ground truth."),
+    "report": ("djstruct.cli.report", "report", "An HTML report to see and hear what djstruct found."),
+    "train": ("djstruct.cli.train", "train", "Train the structure model on the synthetic corpus."),
+    "models": ("djstruct.cli.models", "models", "List the structure models djstruct can use."),
 }
 
 

@@ -1,0 +1,203 @@
+"""Find likely errors in the DJ's own cues (labels), to be fixed in the training labels only.
+
+Candidates are the downbeats of each track's library grid; a downbeat is labelled 1 when a user
+cue sits on it (the nearest downbeat within two beats). A small classifier (logistic regression,
+numpy) over per-downbeat features from djstruct's analysis (a section starts here, which section,
+bars to the next drop, phrase position, energy change) gives out-of-fold probabilities by k-fold
+cross-validation over tracks; confident learning then flags the labels that disagree with
+confident predictions: cleanlab's ``find_label_issues`` when the optional ``cleanlab`` package
+is installed (AGPL-3.0: an optional extra), else the same rule implemented here.
+
+Issues: ``spurious`` (a cue where nothing happens), ``missing`` (no cue where the DJ would put
+one), ``shifted`` (a spurious cue next to a missing one, a bar or two away: the suggestion is the
+missing position), ``off_grid`` (from the heuristics: more than the tolerance off the beat grid).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from djstruct.train.tiers import TrackCheck
+from djstruct.types import SECTION_LABELS, Analysis
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LabelIssue:
+    path: str
+    cue_time: float | None
+    issue: str  # off_grid | shifted | spurious | missing
+    suggested_time: float | None
+    score: float
+
+    def to_dict(self) -> dict[str, object]:
+        r = lambda x: None if x is None else round(float(x), 4)  # noqa: E731
+        return {"path": self.path, "cue_time": r(self.cue_time), "issue": self.issue,
+                "suggested_time": r(self.suggested_time), "score": round(float(self.score), 4)}
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Per-downbeat rows of one track: features (n, d), labels (n,), downbeat times, cue times."""
+
+    check: TrackCheck
+    x: np.ndarray
+    y: np.ndarray
+    times: np.ndarray
+    cue_at: list[float | None]
+
+
+def downbeat_features(down: np.ndarray, analysis: Analysis, beat_s: float) -> np.ndarray:
+    """(n, d) features of each downbeat (times in djstruct's timeline)."""
+    n = len(down)
+    starts = np.array([s.start for s in analysis.sections]) if analysis.sections else np.zeros(0)
+    labels = [s.label for s in analysis.sections]
+    drops = np.asarray(analysis.drops) if analysis.drops else np.zeros(0)
+    bar_s = 4.0 * beat_s
+    feats = []
+    energy = None
+    if analysis.energy is not None and len(analysis.energy.bass):
+        e = analysis.energy
+        energy = (np.asarray(e.bass) + np.asarray(e.mid) + np.asarray(e.high)) / 3.0
+    for i, t in enumerate(down):
+        f = [1.0]
+        j = int(np.argmin(np.abs(starts - t))) if len(starts) else -1
+        at_start = j >= 0 and abs(starts[j] - t) < 0.6 * beat_s
+        f.append(float(at_start))
+        f += [float(at_start and labels[j] == lab) for lab in SECTION_LABELS]
+        cur = int(np.searchsorted(starts, t + 0.6 * beat_s) - 1) if len(starts) else -1
+        f += [float(cur >= 0 and labels[cur] == lab) for lab in SECTION_LABELS]
+        nxt = drops[drops > t + 0.6 * beat_s]
+        bars_to_drop = (nxt[0] - t) / bar_s if len(nxt) else 999.0
+        f += [float(abs(bars_to_drop - k) < 0.3) for k in (1, 2, 4, 8, 16, 32)]
+        since = (t - starts[cur]) / bar_s if cur >= 0 else 999.0
+        f += [float(abs(since - k) < 0.3) for k in (4, 8, 16)]
+        f += [float(i % k == 0) for k in (4, 8, 16, 32)]
+        if energy is not None:
+            k = int(t / analysis.energy.hop_s)  # type: ignore[union-attr]
+            w = max(int(4 * bar_s / analysis.energy.hop_s), 1)  # type: ignore[union-attr]
+            before = energy[max(k - w, 0):k].mean() if k > 0 else 0.0
+            after = energy[k:k + w].mean() if k < len(energy) else 0.0
+            f += [after - before, abs(after - before)]
+        else:
+            f += [0.0, 0.0]
+        feats.append(f)
+    return np.asarray(feats, dtype=np.float64).reshape(n, -1)
+
+
+def build_candidates(check: TrackCheck, analysis: Analysis) -> Candidates:
+    item = check.item
+    down = item.downbeats
+    beat_s = 60.0 / item.bpm if item.bpm > 0 else 0.5
+    y = np.zeros(len(down), dtype=np.int64)
+    cue_at: list[float | None] = [None] * len(down)
+    for c in check.cues:
+        if "loop" in c.flags or "load_cue" in c.flags or len(down) == 0:
+            continue
+        i = int(np.argmin(np.abs(down - c.cue.start)))
+        if abs(down[i] - c.cue.start) <= 2 * beat_s:
+            y[i] = 1
+            cue_at[i] = c.cue.start
+    return Candidates(check, downbeat_features(down, analysis, beat_s), y, down, cue_at)
+
+
+def _fit_logreg(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1e-2, iters: int = 30) -> np.ndarray:
+    """Weighted L2 logistic regression by Newton's method; returns coefficients (d,)."""
+    beta = np.zeros(x.shape[1])
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ beta, -30, 30)))
+        g = x.T @ (w * (p - y)) + l2 * beta
+        h = (x * (w * p * (1 - p))[:, None]).T @ x + l2 * np.eye(len(beta))
+        step = np.linalg.solve(h, g)
+        beta -= step
+        if np.max(np.abs(step)) < 1e-6:
+            break
+    return beta
+
+
+def out_of_fold_probs(cands: Sequence[Candidates], k: int = 5, seed: int = 0) -> list[np.ndarray]:
+    """P(cue) per downbeat of each track, each from a model that did not see that track."""
+    order = np.random.default_rng(seed).permutation(len(cands))
+    folds = [order[i::k] for i in range(min(k, len(cands)))]
+    out: list[np.ndarray] = [np.zeros(0)] * len(cands)
+    for fold in folds:
+        held = set(fold.tolist())
+        train = [c for i, c in enumerate(cands) if i not in held]
+        if not train:
+            train = list(cands)
+        x = np.concatenate([c.x for c in train])
+        y = np.concatenate([c.y for c in train]).astype(np.float64)
+        tw = np.concatenate([np.full(len(c.y), c.check.weight) for c in train])
+        pos = max(y.mean(), 1e-3)
+        cw = np.where(y == 1, 0.5 / pos, 0.5 / max(1 - pos, 1e-3)) * tw  # balance the classes
+        beta = _fit_logreg(x, y, cw)
+        for i in fold:
+            out[i] = 1.0 / (1.0 + np.exp(-np.clip(cands[i].x @ beta, -30, 30)))
+    return out
+
+
+def confident_issues(labels: np.ndarray, p1: np.ndarray, *, missing_floor: float = 0.95) -> np.ndarray:
+    """Indices whose given label disagrees with the out-of-fold prediction, most suspect first.
+
+    Cues (label 1) are flagged where the prediction disagrees with the label (cleanlab's
+    ``filter_by="predicted_neq_given"``; the classifier is class-balanced, so this is p < 0.5).
+    Downbeats without a cue (label 0) are flagged only when confidently a cue: p above the
+    confident-learning threshold of class 1 (the mean p of the cues) and above ``missing_floor``,
+    since most downbeats carry no cue and a DJ needs few, sure "missing" hints."""
+    probs = np.stack([1.0 - p1, p1], axis=1)
+    try:
+        from cleanlab.filter import find_label_issues as cl_find
+
+        spurious = np.asarray(cl_find(labels, probs, filter_by="predicted_neq_given"), dtype=bool)
+        spurious &= labels == 1
+    except ImportError:
+        spurious = (labels == 1) & (p1 < 0.5)
+    t1 = float(p1[labels == 1].mean()) if np.any(labels == 1) else 1.0
+    missing = (labels == 0) & (p1 >= max(t1, missing_floor))
+    idx = np.where(spurious | missing)[0]
+    return idx[np.argsort(probs[idx, labels[idx]])]
+
+
+def find_label_issues(checks: Sequence[TrackCheck], analyses: dict[str, Analysis], *, k: int = 5,
+                      tolerance_s: float = 0.05) -> list[LabelIssue]:
+    """All suspected label errors, most confident first within each kind."""
+    issues: list[LabelIssue] = []
+    for ch in checks:
+        for c in ch.cues:
+            if "off_grid" in c.flags and "loop" not in c.flags:
+                beat_s = 60.0 / ch.item.bpm if ch.item.bpm > 0 else 0.5
+                near_down = abs(c.nearest_downbeat_s - c.cue.start) < 1.5 * beat_s
+                issues.append(LabelIssue(str(ch.item.track.path), c.cue.start, "off_grid",
+                                         c.nearest_downbeat_s if near_down else c.nearest_beat_s,
+                                         min(abs(c.cue.start - c.nearest_beat_s) / tolerance_s / 10.0, 1.0)))
+    cands = [build_candidates(ch, analyses[str(ch.item.track.path)]) for ch in checks
+             if str(ch.item.track.path) in analyses and len(ch.item.downbeats)]
+    if len(cands) < 2:
+        return issues
+    probs = out_of_fold_probs(cands, k)
+    labels = np.concatenate([c.y for c in cands])
+    flat = np.concatenate(probs)
+    flagged = set(confident_issues(labels, flat).tolist())
+    base = 0
+    for c, p in zip(cands, probs, strict=True):
+        path = str(c.check.item.track.path)
+        mine = sorted(i - base for i in flagged if base <= i < base + len(c.y))
+        spurious = [i for i in mine if c.y[i] == 1]
+        missing = [i for i in mine if c.y[i] == 0]
+        for i in spurious:
+            j = next((m for m in missing if 0 < abs(m - i) <= 2), None)
+            if j is not None:
+                missing.remove(j)
+                issues.append(LabelIssue(path, c.cue_at[i], "shifted", float(c.times[j]),
+                                         float((1 - p[i]) * p[j]) ** 0.5))
+            else:
+                issues.append(LabelIssue(path, c.cue_at[i], "spurious", None, float(1 - p[i])))
+        for j in missing:
+            issues.append(LabelIssue(path, None, "missing", float(c.times[j]), float(p[j])))
+        base += len(c.y)
+    return issues
