@@ -35,7 +35,10 @@ class LazyGroup(click.Group):
         if entry is None:
             return None
         module, attr, _ = entry
-        return getattr(importlib.import_module(module), attr)
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except ImportError as e:  # an optional dependency (or part) is missing: say so, don't crash
+            raise click.UsageError(f"the {cmd_name!r} command is not available here: {e}") from e
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, SUBCOMMANDS[name][2]) for name in self.list_commands(ctx)]
