@@ -10,7 +10,8 @@ is installed (AGPL-3.0: an optional extra), else the same rule implemented here.
 
 Issues: ``spurious`` (a cue where nothing happens), ``missing`` (no cue where the DJ would put
 one), ``shifted`` (a spurious cue next to a missing one, a bar or two away: the suggestion is the
-missing position), ``off_grid`` (from the heuristics: more than the tolerance off the beat grid).
+missing position), ``off_grid`` (from the heuristics: more than the tolerance off the beat grid,
+or on the beat next to a downbeat; the suggestion is the nearest downbeat).
 """
 
 from __future__ import annotations
@@ -169,12 +170,13 @@ def find_label_issues(checks: Sequence[TrackCheck], analyses: dict[str, Analysis
     issues: list[LabelIssue] = []
     for ch in checks:
         for c in ch.cues:
-            if "off_grid" in c.flags and "loop" not in c.flags:
+            if ("off_grid" in c.flags or "off_downbeat" in c.flags) and "loop" not in c.flags:
                 beat_s = 60.0 / ch.item.bpm if ch.item.bpm > 0 else 0.5
                 near_down = abs(c.nearest_downbeat_s - c.cue.start) < 1.5 * beat_s
                 issues.append(LabelIssue(str(ch.item.track.path), c.cue.start, "off_grid",
                                          c.nearest_downbeat_s if near_down else c.nearest_beat_s,
-                                         min(abs(c.cue.start - c.nearest_beat_s) / tolerance_s / 10.0, 1.0)))
+                                         min(max(abs(c.cue.start - c.nearest_beat_s) / tolerance_s / 10.0,
+                                                 abs(c.cue.start - c.nearest_downbeat_s) / beat_s / 2.0), 1.0)))
     cands = [build_candidates(ch, analyses[str(ch.item.track.path)]) for ch in checks
              if str(ch.item.track.path) in analyses and len(ch.item.downbeats)]
     if len(cands) < 2:

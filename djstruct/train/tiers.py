@@ -1,7 +1,7 @@
 """Heuristic filters over harvested cues, and the track tiers used to weight training.
 
 Cue flags: ``off_grid`` (more than ``tolerance_s`` from any beat of the library grid),
-``far_from_downbeat`` (on a beat but not within one beat of a downbeat), ``duplicate`` (within
+``off_downbeat`` (on the beat next to a downbeat), ``far_from_downbeat`` (mid-bar), ``duplicate`` (within
 one beat of an earlier cue), ``load_cue`` (at the very start, before the music: the cue every
 player sets on load), ``loop``. Track flags: ``too_few_cues`` (fewer than ``min_cues`` clean
 cues), ``grid_disagrees`` (the library grid's tempo or phase does not match the audio analysis).
@@ -70,6 +70,8 @@ def check_cues(item: HarvestedTrack, tolerance_s: float = 0.05) -> tuple[CueChec
             flags.append("off_grid")
         elif abs(cue.start - nd) > 1.5 * beat_s:
             flags.append("far_from_downbeat")
+        elif abs(cue.start - nd) > tolerance_s:
+            flags.append("off_downbeat")  # on a beat next to the downbeat: nudged a beat off
         if cue.start < 0.5 or cue.start < first_music - tolerance_s:
             flags.append("load_cue")
         if any(abs(cue.start - k) < beat_s for k in kept):
