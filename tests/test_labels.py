@@ -119,3 +119,16 @@ def test_harvest_skips_with_reasons(tmp_path: Path) -> None:
                    '<POSITION_MARK Name="Drop" Type="0" Start="1.000" Num="-1"/></TRACK></COLLECTION></DJ_PLAYLISTS>')
     reasons = [h.reason for h in harvest([LibrarySource("rekordbox-xml", xml)]) if isinstance(h, HarvestSkip)]
     assert reasons == ["no cues", "cues but no beat grid (analyse the track in your DJ software)"]
+
+
+def test_eval_from_library(dj_library: tuple[Path, Path, Path]) -> None:
+    corpus, xml, store = dj_library
+    r = CliRunner().invoke(cli, ["eval", "--from-library", "--rekordbox-xml", str(xml), "--store", str(store),
+                                 "--json"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["groups"]["all"]["tracks"] == 3
+    assert 0.0 <= rep["groups"]["all"]["f_beat"] <= 1.0
+    assert any(g.startswith("genre: ") for g in rep["groups"])
+    # the DJ's cues sit on every section start: djstruct's plan agrees with most of them
+    assert rep["groups"]["all"]["f_beat"] > 0.5

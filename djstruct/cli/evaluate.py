@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from djstruct.cli.common import EXIT_OK, EXIT_SOME_FAILED, err, fail, out
+from djstruct.cli.common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, err, fail, library_options, make_sources, out
 from djstruct.errors import DjstructError
 
 COLUMNS = [
@@ -21,12 +20,25 @@ COLUMNS = [
 
 
 @click.command("eval")
-@click.argument("truth_dir", type=click.Path(path_type=Path))
+@library_options
+@click.option("--from-library", "from_library", is_flag=True,
+              help="Compare the cue plan with the DJ's own cues in the library instead (FOLDER... = library).")
+@click.option("--layout", default="default", show_default=True, help="Cue layout for --from-library.")
 @click.option("--detector", "detector_name", default=None, help="Detector to evaluate.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
-def eval_cmd(truth_dir: Path, detector_name: str | None, as_json: bool) -> None:
-    """Analyse the audio named by each truth JSON in TRUTH_DIR and report boundary, beat,
-    downbeat, tempo, label and drop scores per track and overall."""
+def eval_cmd(folders, rekordbox_xml, rekordbox_db, crate, store, from_library, layout, detector_name,
+             as_json) -> None:  # type: ignore[no-untyped-def]
+    """Analyse the audio named by each truth JSON in TRUTH_DIR (the first argument) and report
+    boundary, beat, downbeat, tempo, label and drop scores per track and overall.
+
+    With --from-library: how well djstruct's cues agree with the cues the DJ placed (F-measure at
+    +-1 beat and +-0.5 s, per genre, per crate/playlist), from the analyses in the store."""
+    if from_library:
+        _from_library(folders, rekordbox_xml, rekordbox_db, crate, store, layout, as_json)
+        return
+    if len(folders) != 1:
+        fail("give one folder of ground-truth JSON files (or --from-library with a library)", EXIT_USAGE)
+    truth_dir = folders[0]
     from djstruct.detect.base import analyze_file, get_detector
     from djstruct.evaluate import evaluate_dir
 
@@ -58,3 +70,22 @@ def eval_cmd(truth_dir: Path, detector_name: str | None, as_json: bool) -> None:
         table.add_row("[bold]overall[/]", *(f"[bold]{overall[k]:.3f}[/]" for _, k in COLUMNS), end_section=True)
         out.print(table)
     sys.exit(EXIT_SOME_FAILED if report.failed else EXIT_OK)
+
+
+def _from_library(folders, rekordbox_xml, rekordbox_db, crate, store, layout, as_json) -> None:  # type: ignore[no-untyped-def]
+    from djstruct.train.agreement import library_agreement
+
+    sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
+    try:
+        ag = library_agreement(sources, store, layout)
+    except DjstructError as e:
+        fail(str(e))
+    if as_json:
+        print(json.dumps({"groups": ag.groups, "tracks": ag.tracks}, indent=1))
+        return
+    table = Table(title="agreement with your cues", header_style="bold")
+    for col in ("group", "tracks", "F (1 beat)", "F (0.5 s)"):
+        table.add_column(col, justify="left" if col == "group" else "right")
+    for g, m in ag.groups.items():
+        table.add_row(g, f"{m['tracks']:.0f}", f"{m['f_beat']:.3f}", f"{m['f_05']:.3f}")
+    out.print(table)

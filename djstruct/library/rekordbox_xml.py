@@ -182,6 +182,8 @@ def _track(elem: ET.Element, path: Path) -> Track | None:
     extras: dict[str, object] = {"location": location, "xml_track_id": tid}
     if elem.get("Kind"):
         extras["kind"] = elem.get("Kind", "").strip()
+    if elem.get("Genre"):
+        extras["genre"] = elem.get("Genre", "").strip()
     if mark_types:
         extras["mark_types"] = mark_types
     return Track(
