@@ -41,6 +41,28 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename, fsync the
+    folder. ``mode`` (permission bits) defaults to the existing file's."""
+    from djstruct.errors import WritebackError
+
+    if mode is None and path.exists():
+        mode = path.stat().st_mode & 0o7777
+    tmp = temp_path_for(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as e:
+        _remove(tmp)
+        raise WritebackError(path, f"cannot write: {e.strerror or e}") from e
+
+
 def temp_path_for(path: Path) -> Path:
     """A fresh temporary name next to ``path``: ``.djstruct-<name>.<random>.tmp``."""
     return path.with_name(f"{TMP_PREFIX}{path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")

@@ -21,7 +21,11 @@ from djstruct.types import Analysis
 @click.option("--detector", "detector_name", default=None, help="Detector name (see `djstruct models list`).")
 @click.option("--max-duration", type=float, default=1800.0, show_default=True,
               help="Refuse files longer than this many seconds (DJ mixes).")
-def analyze(files: tuple[Path, ...], as_json: bool, detector_name: str | None, max_duration: float) -> None:
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also draw each analysis as a PNG (sections, bars, drops, energy, planned cues); with several "
+                   "files, PATH gets each file's name appended.")
+def analyze(files: tuple[Path, ...], as_json: bool, detector_name: str | None, max_duration: float,
+            plot_path: Path | None) -> None:
     """Analyse audio FILES: tempo, beats, downbeats, sections, drops and energy."""
     from djstruct.detect.base import analyze_file, get_detector
 
@@ -44,6 +48,8 @@ def analyze(files: tuple[Path, ...], as_json: bool, detector_name: str | None, m
             print(json.dumps(result.to_dict(), ensure_ascii=False), flush=True)
         else:
             render_summary(result)
+        if plot_path is not None and not _plot(result, path, plot_path, len(files) > 1):
+            failed += 1
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
 
 
@@ -63,3 +69,18 @@ def render_summary(a: Analysis) -> None:
     if a.drops:
         out.print("drops: " + ", ".join(fmt_time(d) for d in a.drops))
     out.print()
+
+
+def _plot(result: Analysis, audio: Path, plot_path: Path, several: bool) -> bool:
+    """Draw ``result`` as a PNG (``plot_path``, or ``<stem>-<file stem>.png`` for several files)."""
+    from djstruct.report.draw import plot_analysis
+
+    target = plot_path.with_name(f"{plot_path.stem}-{audio.stem}{plot_path.suffix or '.png'}") if several \
+        else plot_path
+    try:
+        plot_analysis(result, target, audio)
+    except (DjstructError, OSError) as e:
+        err.print(f"plot failed: {e}", markup=False)
+        return False
+    err.print(f"plot: {target}", markup=False, highlight=False)
+    return True

@@ -82,3 +82,18 @@ def make_sources(folders, rekordbox_xml, rekordbox_db, crate):  # type: ignore[n
         return sources_from_options(folders, rekordbox_xml, rekordbox_db, crate)
     except DjstructError as e:
         fail(str(e), EXIT_USAGE)
+
+
+def call(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """Run a library call; its errors end the command with one line and the matching exit code
+    (3 locked, 2 usage/configuration, 1 anything else djstruct reports)."""
+    from djstruct.errors import ConfigError, DjstructError, LockError
+
+    try:
+        return fn(*args, **kwargs)
+    except LockError as e:
+        fail(str(e), EXIT_LOCKED)
+    except ConfigError as e:
+        fail(str(e), EXIT_USAGE)
+    except DjstructError as e:
+        fail(str(e), EXIT_SOME_FAILED)

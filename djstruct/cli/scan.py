@@ -11,17 +11,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from djstruct.cli.common import (
-    EXIT_LOCKED,
     EXIT_OK,
     EXIT_SOME_FAILED,
-    EXIT_USAGE,
+    call,
     err,
-    fail,
     library_options,
     make_sources,
     out,
 )
-from djstruct.errors import ConfigError, DjstructError, LockError
 
 
 @click.command("scan")
@@ -80,14 +77,7 @@ def scan(folders, rekordbox_xml, rekordbox_db, crate, store, detector_name, work
             elif e.kind == "library-error":
                 log.error("library: %s", e.error)
 
-        try:
-            result = run_scan(cfg, on_event)
-        except LockError as e:
-            fail(str(e), EXIT_LOCKED)
-        except ConfigError as e:
-            fail(str(e), EXIT_USAGE)
-        except DjstructError as e:
-            fail(str(e), EXIT_SOME_FAILED)
+        result = call(run_scan, cfg, on_event)
 
     log.info("scan: %d entries, %d analysed, %d up to date, %d failed in %.1f s", result.tracks_seen,
              result.analysed, result.up_to_date, len(result.failed), result.seconds)

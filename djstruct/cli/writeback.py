@@ -13,7 +13,7 @@ from djstruct.cli.common import (
     EXIT_LOCKED,
     EXIT_OK,
     EXIT_SOME_FAILED,
-    EXIT_USAGE,
+    call,
     err,
     fail,
     fmt_time,
@@ -21,7 +21,7 @@ from djstruct.cli.common import (
     make_sources,
     out,
 )
-from djstruct.errors import ConfigError, DjstructError, LockError
+from djstruct.errors import DjstructError, LockError
 
 _STYLE = {"keep": "dim", "add": "green", "replace": "yellow", "remove": "red", "skip": "dim italic"}
 
@@ -50,14 +50,7 @@ def writeback(folders, rekordbox_xml, rekordbox_db, crate, store, dry_run, targe
         if kind in ("failed", "library-error"):
             err.print(f"{kind}: {msg}", markup=False, highlight=False)
 
-    try:
-        result = run_writeback(cfg, on_event)
-    except LockError as e:
-        fail(str(e), EXIT_LOCKED)
-    except ConfigError as e:
-        fail(str(e), EXIT_USAGE)
-    except DjstructError as e:
-        fail(str(e), EXIT_SOME_FAILED)
+    result = call(run_writeback, cfg, on_event)
 
     totals = {"keep": 0, "add": 0, "replace": 0, "remove": 0, "skip": 0}
     for p in result.plans:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from djstruct.errors import DjstructError, WritebackError
 from djstruct.journal import Journal
-from djstruct.safe_write import file_sha256
+from djstruct.safe_write import atomic_write_bytes, file_sha256
 from djstruct.writers import frame_backup
 
 if TYPE_CHECKING:
@@ -150,20 +150,7 @@ def undo_run(journal: Journal, run_id: int | None = None, *, force: bool = False
 
 
 def _restore_file(path: Path, backup: dict) -> None:  # type: ignore[type-arg]
-    import os
-    import tempfile
-
     if not backup.get("existed"):
         path.unlink(missing_ok=True)
         return
-    data = base64.b64decode(backup["content"])
-    fd, tmp = tempfile.mkstemp(prefix=f".djstruct-{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise WritebackError(path, f"cannot restore: {e.strerror or e}") from e
+    atomic_write_bytes(path, base64.b64decode(backup["content"]))

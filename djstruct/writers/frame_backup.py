@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from djstruct.errors import WritebackError
 from djstruct.fingerprint import audio_payload_range
+from djstruct.safe_write import atomic_write_bytes
 
 _WHOLE_FILE_SUFFIXES = (".ogg", ".oga", ".opus")
 
@@ -54,16 +52,5 @@ def restore(path: Path, backup: dict[str, Any]) -> bool:
         original = base64.b64decode(backup["prefix"]) + payload + base64.b64decode(backup["suffix"])
     if _sha(original) != backup["sha256"]:
         return False
-    mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=f".djstruct-{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(original)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise WritebackError(path, f"cannot restore: {e.strerror or e}") from e
+    atomic_write_bytes(path, original)
     return True
