@@ -64,11 +64,6 @@ def test_fit_grid_respects_active_span() -> None:
     assert g.beats.min() >= 10.0 - 0.25 and g.beats.max() <= 20.0 + 0.25
 
 
-def test_downbeat_phase_picks_strongest() -> None:
-    scores = np.tile([0.1, 0.2, 1.0, 0.3], 16)
-    assert gridmod.downbeat_phase(scores) == 2
-
-
 def test_block_novelty_peaks_at_change() -> None:
     feats = np.concatenate([np.zeros((16, 3)), np.ones((16, 3))])
     nov = secmod.block_novelty(feats, 4)
@@ -88,13 +83,6 @@ def test_phrase_weight_and_offset() -> None:
     assert secmod.best_phrase_offset(score) == 3
     w = secmod.phrase_weight(48, 3)
     assert w[11] == 1.0 and w[7] < 1.0 and w[8] < w[7]
-
-
-def test_snap_times_to_grid() -> None:
-    grid = np.arange(0, 20, 2.0)
-    snapped = secmod.snap_times_to_grid(np.array([0.9, 3.2, 7.9, 30.0]), grid, max_dist_s=0.5)
-    assert list(snapped) == [8.0]
-    assert list(secmod.snap_times_to_grid(np.array([0.9, 3.2]), grid)) == [0.0, 4.0]
 
 
 def test_aggregate_means() -> None:

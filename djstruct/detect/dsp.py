@@ -39,10 +39,8 @@ class DspDetector:
         bpm_range: tuple[float, float] = (88.0, 186.0),
         min_section_bars: int = 4,
         boundary_threshold: float = 0.22,
-        mel_weight: float = 0.0,
         onset_weight: float = 0.5,
     ) -> None:
-        self.mel_weight = mel_weight
         self.onset_weight = onset_weight
         self.bpm_range = bpm_range
         self.min_section_bars = min_section_bars
@@ -127,9 +125,6 @@ class DspDetector:
         end (kick, bass) count most and hats coming and going count least."""
         lv = _levels_db(f, bar_edges)
         parts = [lv * np.array([1.5, 1.0, 0.4, 1.0]) / 6.0]
-        if self.mel_weight > 0:
-            mel = _mel_db(f, bar_edges)
-            parts.append(self.mel_weight * mel / 6.0 / np.sqrt(mel.shape[1] / 4.0))
         if self.onset_weight > 0:
             on = secmod.aggregate(f.onset[:, None].astype(np.float64), f.fps, bar_edges)
             parts.append(self.onset_weight * on / (np.median(on) + 1e-9))
@@ -194,37 +189,6 @@ def _levels_db(f: Features, edges_s: np.ndarray, floor_db: float = -40.0) -> np.
     ref = np.percentile(pw, 99, axis=0) + 1e-20
     agg = secmod.aggregate(pw, f.fps, edges_s)
     return np.maximum(10.0 * np.log10(agg / ref + 1e-20), floor_db)
-
-
-def _mel_db(f: Features, edges_s: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
-    """(len(edges_s) - 1, 64) mean mel power over each interval, dB relative to each band's 99th
-    percentile, floored at ``floor_db``."""
-    pw = 10.0 ** (f.mel.astype(np.float64) / 10.0)
-    ref = np.percentile(pw, 99, axis=0) + 1e-20
-    return np.maximum(10.0 * np.log10(secmod.aggregate(pw, f.fps, edges_s) / ref + 1e-20), floor_db)
-
-
-def _db_mean(x: np.ndarray) -> float:
-    return float(np.mean(x)) if len(x) else -100.0
-
-
-def _kick_per_beat(f: Features, beats: np.ndarray) -> np.ndarray:
-    """Low-band onset strength at each beat (max within +-2 frames), scaled so the track's
-    strong kicks are ~1."""
-    idx = np.round(beats * f.fps).astype(int)
-    win = np.clip(idx[:, None] + np.arange(-2, 3)[None, :], 0, len(f.onset_low) - 1)
-    k = f.onset_low[win].max(axis=1)
-    ref = np.percentile(k, 90) if len(k) else 1.0
-    return np.clip(k / (ref + 1e-9), 0.0, 1.5)
-
-
-def _kick_per_bar(f: Features, beats: np.ndarray, bar_edges: np.ndarray) -> np.ndarray:
-    kb = _kick_per_beat(f, beats)
-    out = np.zeros(len(bar_edges) - 1)
-    for i in range(len(out)):
-        sel = (beats >= bar_edges[i]) & (beats < bar_edges[i + 1])
-        out[i] = kb[sel].mean() if sel.any() else 0.0
-    return out
 
 
 def band_energy(f: Features) -> Energy:

@@ -191,14 +191,3 @@ def fit_grid(
     beats = (t0 + k * period) / fps
     beats = beats[(beats >= -0.05) & (beats <= n / fps)]
     return Grid(bpm=60.0 * fps / period, t0=t0 / fps, beats=beats, fit_quality=quality)
-
-
-def downbeat_phase(scores: np.ndarray, beats_per_bar: int = 4) -> int:
-    """Pick the bar phase (0..beats_per_bar-1) whose beats score highest on average.
-
-    ``scores`` (n_beats,) is any per-beat evidence that a beat starts a bar (novelty, onset of a
-    new phrase, crash, bass-note change)."""
-    if len(scores) < beats_per_bar:
-        return 0
-    sums = [scores[p::beats_per_bar].mean() for p in range(beats_per_bar)]
-    return int(np.argmax(sums))

@@ -11,11 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def bar_index(times: np.ndarray, downbeats: np.ndarray) -> np.ndarray:
-    """Index of the bar (0-based; -1 before the first downbeat) each time in ``times`` falls in."""
-    return np.searchsorted(downbeats, times, side="right") - 1
-
-
 def aggregate(frames: np.ndarray, fps: float, edges_s: np.ndarray) -> np.ndarray:
     """Mean of ``frames`` (n, d) over each interval [edges_s[i], edges_s[i+1]); (len-1, d)."""
     n = len(frames)
@@ -79,21 +74,3 @@ def pick_boundaries(
         if all(abs(int(i) - c) >= min_bars for c in chosen):
             chosen.append(int(i))
     return sorted(chosen)
-
-
-def snap_times_to_grid(times: np.ndarray, grid: np.ndarray, max_dist_s: float | None = None) -> np.ndarray:
-    """Each time moved to the nearest grid time (both (n,) s); times farther than ``max_dist_s``
-    from any grid time are dropped."""
-    grid = np.asarray(grid, dtype=np.float64)
-    times = np.asarray(times, dtype=np.float64)
-    if len(grid) == 0 or len(times) == 0:
-        return np.zeros(0)
-    j = np.clip(np.searchsorted(grid, times), 1, len(grid) - 1) if len(grid) > 1 else np.zeros(len(times), int)
-    if len(grid) > 1:
-        left, right = grid[j - 1], grid[j]
-        nearest = np.where(np.abs(times - left) <= np.abs(right - times), left, right)
-    else:
-        nearest = np.full(len(times), grid[0])
-    if max_dist_s is not None:
-        nearest = nearest[np.abs(nearest - times) <= max_dist_s]
-    return np.unique(nearest)
