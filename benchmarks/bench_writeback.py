@@ -45,7 +45,8 @@ def main() -> None:
         store = tmp / "store.sqlite"
         t0 = time.perf_counter()
         run_scan(ScanConfig((LibrarySource("folder", lib),), store, workers=2))
-        print(f"setup: {args.n} x {args.seconds:.0f} s {args.format} tracks scanned in {time.perf_counter() - t0:.1f} s")
+        took = time.perf_counter() - t0
+        print(f"setup: {args.n} x {args.seconds:.0f} s {args.format} tracks scanned in {took:.1f} s")
         before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in lib.iterdir()}
 
         src = (LibrarySource("folder", lib),)

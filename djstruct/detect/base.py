@@ -39,6 +39,7 @@ class Detector(Protocol):
 # name -> "module:factory"; factories take keyword options and return a Detector.
 _REGISTRY: dict[str, str] = {
     "dsp": "djstruct.detect.dsp:DspDetector",
+    "ml": "djstruct.detect.ml:MlDetector",
 }
 
 

@@ -1,0 +1,222 @@
+"""The trained detector: structure model activations -> the post-processing shared with ``dsp``.
+
+``MlDetector(model="default")`` loads weights by name (see :mod:`djstruct.model.registry`), runs a
+padded batch of tracks through the model once, and turns each track's activations (43.07 Hz) into an
+:class:`~djstruct.types.Analysis` with :func:`postprocess` (pure numpy):
+
+1. beat activation -> ``grid.estimate_bpm`` + ``grid.fit_grid`` (a constant-tempo grid);
+2. bar phase: the downbeat activation at each beat, averaged per bar phase;
+3. boundary score per bar: the boundary activation's max around each downbeat x ``phrase_weight``,
+   then ``pick_boundaries``;
+4. section labels: ``labels_from_probs`` on the label probabilities; drops: starts of drop sections;
+5. energy: the energy head (bass/mid/high in [0, 1]) averaged to ~10.8 Hz.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from djstruct.detect.features import active_span
+from djstruct.errors import DetectorError
+from djstruct.postprocess import grid as gridmod
+from djstruct.postprocess import sections as secmod
+from djstruct.postprocess.labels import labels_from_probs, sections_from_bounds
+from djstruct.types import Analysis, Audio, Energy, Section
+
+log = logging.getLogger(__name__)
+
+ENERGY_DECIMATE = 4  # energy at 43.07 / 4 = 10.8 Hz (the dsp detector's rate)
+MIN_SAMPLES = 4096
+
+
+@dataclass(frozen=True)
+class PostConfig:
+    """Post-processing parameters (the trained checkpoint may carry a tuned ``boundary_threshold``)."""
+
+    bpm_range: tuple[float, float] = (88.0, 186.0)
+    boundary_threshold: float = 0.3
+    min_section_bars: int = 4
+    boundary_radius_beats: float = 0.5  # look for the boundary peak within +- this around a downbeat
+
+
+def _trivial(path: str, duration_s: float, energy: Energy | None, name: str, bpm: float | None = None,
+             beats: tuple[float, ...] = ()) -> Analysis:
+    secs = (Section(0.0, duration_s, "intro"),) if duration_s > 0 else ()
+    return Analysis(path, duration_s, bpm, beats, (), secs, (), energy, name, confidence=0.0)
+
+
+def _energy(e: np.ndarray, fps: float) -> Energy:
+    n = len(e) // ENERGY_DECIMATE
+    m = e[: n * ENERGY_DECIMATE].reshape(n, ENERGY_DECIMATE, 3).mean(axis=1).astype(np.float32)
+    return Energy(ENERGY_DECIMATE / fps, m[:, 0], m[:, 1], m[:, 2])
+
+
+def _max_around(act: np.ndarray, times_s: np.ndarray, fps: float, radius_frames: int) -> np.ndarray:
+    idx = np.round(np.asarray(times_s) * fps).astype(np.int64)
+    win = np.clip(idx[:, None] + np.arange(-radius_frames, radius_frames + 1)[None, :], 0, len(act) - 1)
+    return act[win].max(axis=1)
+
+
+def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudness_db: np.ndarray, *,
+                path: str = "", name: str = "ml", cfg: PostConfig | None = None) -> Analysis:
+    """Analysis from one track's activations: ``beat``, ``downbeat``, ``boundary``, ``drop`` (T,),
+    ``energy`` (T, 3), ``label`` (T, 5) probabilities at ``fps``; ``loudness_db`` (T,) frame level."""
+    cfg = cfg or PostConfig()
+    energy = _energy(act["energy"], fps)
+    span = active_span(loudness_db, fps)
+    beat_act = act["beat"].astype(np.float64)
+    if span is None:
+        return _trivial(path, duration_s, energy, name)
+    a, b = int(span[0] * fps), int(span[1] * fps) + 1
+    bpm = gridmod.estimate_bpm(beat_act[a:b], fps, cfg.bpm_range)
+    if bpm is None:
+        return _trivial(path, duration_s, energy, name)
+    g = gridmod.fit_grid(beat_act, fps, bpm, active=(span[0] - 0.02, span[1]))
+    period = 60.0 / g.bpm
+    beats = g.beats[(g.beats >= 0) & (g.beats >= span[0] - 0.3 * period) & (g.beats < duration_s)]
+    if len(beats) < 8:
+        return _trivial(path, duration_s, energy, name, g.bpm, tuple(float(x) for x in beats))
+
+    per_beat = _max_around(act["downbeat"].astype(np.float64), beats, fps, 1)
+    phase = int(np.argmax([per_beat[p::4].mean() for p in range(4)]))
+    bar = 4.0 * period
+    first_down = beats[phase]
+    end_s = first_down + np.ceil((span[1] - 0.05 * bar - first_down) / bar) * bar
+    end_s = float(min(end_s, duration_s))
+    beats = beats[beats < end_s - 0.25 * period]
+    if len(beats) <= phase + 4:
+        return _trivial(path, duration_s, energy, name, g.bpm, tuple(float(x) for x in beats))
+    downbeats = beats[phase::4]
+
+    edges = np.append(downbeats, downbeats[-1] + bar)
+    if downbeats[0] - beats[0] > 0.5 * period:  # a pickup before the first downbeat
+        edges = np.insert(edges, 0, beats[0])
+    edges = edges[:-1]  # bar starts
+    radius = max(1, int(round(cfg.boundary_radius_beats * period * fps)))
+    bscore = _max_around(act["boundary"].astype(np.float64), edges, fps, radius)
+    n_bars = len(edges)
+    score = bscore * secmod.phrase_weight(n_bars, secmod.best_phrase_offset(bscore))
+    bars = secmod.pick_boundaries(score, threshold=cfg.boundary_threshold, min_bars=cfg.min_section_bars)
+    bounds = np.array([edges[0]] + [edges[i] for i in bars] + [end_s])
+    labels = labels_from_probs(act["label"], fps, bounds)
+    sections = sections_from_bounds(bounds, labels, merge_same=True)
+    drops = tuple(s.start for s in sections if s.label == "drop")
+    contrast = float(np.mean([score[i] for i in bars])) if bars else 0.0
+    return Analysis(
+        path=path, duration_s=duration_s, bpm=g.bpm,
+        beats=tuple(float(x) for x in beats), downbeats=tuple(float(x) for x in downbeats),
+        sections=tuple(sections), drops=drops, energy=energy, detector=name,
+        confidence=float(np.clip(0.5 * g.fit_quality + 0.5 * contrast, 0.0, 1.0)),
+    )
+
+
+def _pick_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class MlDetector:
+    """Tempo, beats, downbeats, sections, labels, drops and energy from the trained structure model."""
+
+    name = "ml"
+    sample_rate_hz = 22050
+    batched = True
+
+    def __init__(self, model: str = "default", device: str = "auto", batch_size: int = 8,
+                 threads: int | None = None, boundary_threshold: float | None = None) -> None:
+        import torch
+
+        from djstruct.model.registry import load_model
+
+        self.device = _pick_device(device)
+        ck = load_model(model)
+        self.model_name = model
+        self.model = ck.model.to(self.device).eval()
+        self.version = ck.sha256[:12]
+        self.batch_size = max(1, int(batch_size))
+        pp = dict(ck.extra.get("postprocess") or {})
+        if boundary_threshold is not None:
+            pp["boundary_threshold"] = boundary_threshold
+        self.post = PostConfig(**{k: (tuple(v) if k == "bpm_range" else v) for k, v in pp.items()
+                                  if k in PostConfig.__dataclass_fields__})
+        if self.device == "cpu" and threads is None and "OMP_NUM_THREADS" not in os.environ:
+            threads = min(os.cpu_count() or 1, 8)
+        if threads:
+            torch.set_num_threads(int(threads))
+
+    def analyze(self, audio: Audio) -> Analysis:
+        return self.analyze_batch([audio])[0]
+
+    def analyze_batch(self, audios: Sequence[Audio]) -> list[Analysis]:
+        from djstruct.model import frontend as fe
+        from djstruct.train.dataset import to_model_rate
+
+        out: list[Analysis | None] = [None] * len(audios)
+        waves: dict[int, np.ndarray] = {}
+        for i, a in enumerate(audios):
+            path = "" if a.path is None else str(a.path)
+            if len(a.samples) < MIN_SAMPLES:
+                out[i] = _trivial(path, a.duration_s, None, self.name)
+            else:
+                waves[i] = to_model_rate(a.samples, a.sample_rate_hz)
+        order = sorted(waves, key=lambda i: len(waves[i]))  # similar lengths pad least
+        bs = self.batch_size if self.device != "cpu" else min(self.batch_size, 4)
+        pos = 0
+        while pos < len(order):
+            chunk = order[pos: pos + bs]
+            try:
+                acts = self.activations([waves[i] for i in chunk])
+            except RuntimeError as e:  # CUDA out of memory: halve the batch and go on
+                if "out of memory" in str(e).lower() and len(chunk) > 1:
+                    import torch
+
+                    torch.cuda.empty_cache()
+                    bs = max(1, len(chunk) // 2)
+                    log.warning("out of memory with %d tracks per batch; retrying with %d", len(chunk), bs)
+                    continue
+                raise DetectorError(audios[chunk[0]].path, f"model failed: {e}") from e
+            for i, act in zip(chunk, acts, strict=True):
+                a = audios[i]
+                path = "" if a.path is None else str(a.path)
+                loud = act.pop("loudness_db")
+                try:
+                    out[i] = postprocess(act, fe.FPS, a.duration_s, loud, path=path, name=self.name, cfg=self.post)
+                except (ValueError, IndexError, FloatingPointError) as e:  # a batch never dies on one track
+                    raise DetectorError(a.path, f"post-processing failed: {e}") from e
+            pos += len(chunk)
+        return [x for x in out if x is not None]
+
+    def activations(self, waves: Sequence[np.ndarray]) -> list[dict[str, np.ndarray]]:
+        """Model activations for mono 22050 Hz waveforms, each cropped to its own frame count; dicts
+        with ``beat``, ``downbeat``, ``boundary``, ``drop`` (T,), ``energy`` (T, 3), ``label`` (T, 5),
+        ``loudness_db`` (T,)."""
+        import torch
+
+        from djstruct.model import frontend as fe
+        from djstruct.model.heads import activations
+
+        with torch.inference_mode():
+            x, mask = self.model.prepare(waves)
+            mel = x if self.model.backbone.input_kind == "mel" else fe.log_mel(x)
+            x, mask = x.to(self.device), mask.to(self.device)
+            if self.device.startswith("cuda"):
+                with torch.autocast("cuda", dtype=torch.bfloat16):
+                    logits = self.model(x, mask)
+            else:
+                logits = self.model(x, mask)
+            act = {k: v.float().cpu().numpy() for k, v in activations(logits).items()}
+        res = []
+        for i, w in enumerate(waves):
+            t = fe.n_frames_for(len(w))
+            d = {k: v[i, :t] for k, v in act.items()}
+            d["loudness_db"] = fe.loudness_db(mel[i, :t].cpu().numpy())
+            res.append(d)
+        return res
