@@ -10,7 +10,7 @@ import click
 import numpy as np
 from rich.table import Table
 
-from djstruct.cli.common import EXIT_OK, EXIT_SOME_FAILED, err, fail, fmt_time, out
+from djstruct.cli.common import EXIT_OK, EXIT_SOME_FAILED, detector_choice, err, fail, fmt_time, model_option, out
 from djstruct.errors import DjstructError
 from djstruct.types import Analysis
 
@@ -18,19 +18,21 @@ from djstruct.types import Analysis
 @click.command("analyze")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input line on stdout.")
-@click.option("--detector", "detector_name", default=None, help="Detector name (see `djstruct models list`).")
+@click.option("--detector", "detector_name", default=None, help="Detector: dsp (default) or ml.")
+@model_option
 @click.option("--max-duration", type=float, default=1800.0, show_default=True,
               help="Refuse files longer than this many seconds (DJ mixes).")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also draw each analysis as a PNG (sections, bars, drops, energy, planned cues); with several "
                    "files, PATH gets each file's name appended.")
-def analyze(files: tuple[Path, ...], as_json: bool, detector_name: str | None, max_duration: float,
-            plot_path: Path | None) -> None:
+def analyze(files: tuple[Path, ...], as_json: bool, detector_name: str | None, model_name: str | None,
+            max_duration: float, plot_path: Path | None) -> None:
     """Analyse audio FILES: tempo, beats, downbeats, sections, drops and energy."""
     from djstruct.detect.base import analyze_file, get_detector
 
     try:
-        detector = get_detector(detector_name)
+        name, options = detector_choice(detector_name, model_name)
+        detector = get_detector(name, **options)
     except DjstructError as e:
         fail(str(e))
     failed = 0

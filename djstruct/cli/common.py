@@ -97,3 +97,20 @@ def call(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         fail(str(e), EXIT_USAGE)
     except DjstructError as e:
         fail(str(e), EXIT_SOME_FAILED)
+
+
+def model_option(f):  # type: ignore[no-untyped-def]
+    """``--model NAME``: a trained model by name (implies the ``ml`` detector)."""
+    import click
+
+    return click.option("--model", "model_name", default=None,
+                        help="A trained model (see `djstruct models list`); implies --detector ml.")(f)
+
+
+def detector_choice(detector_name: str | None, model_name: str | None) -> tuple[str | None, dict[str, object]]:
+    """(detector name, options) from ``--detector`` and ``--model``."""
+    if model_name is None:
+        return detector_name, {}
+    if detector_name not in (None, "ml"):
+        fail(f"--model needs the ml detector, not {detector_name!r}", EXIT_USAGE)
+    return "ml", {"model": model_name}

@@ -9,7 +9,18 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from djstruct.cli.common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, err, fail, library_options, make_sources, out
+from djstruct.cli.common import (
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    detector_choice,
+    err,
+    fail,
+    library_options,
+    make_sources,
+    model_option,
+    out,
+)
 from djstruct.errors import DjstructError
 
 COLUMNS = [
@@ -24,10 +35,11 @@ COLUMNS = [
 @click.option("--from-library", "from_library", is_flag=True,
               help="Compare the cue plan with the DJ's own cues in the library instead (FOLDER... = library).")
 @click.option("--layout", default="default", show_default=True, help="Cue layout for --from-library.")
-@click.option("--detector", "detector_name", default=None, help="Detector to evaluate.")
+@click.option("--detector", "detector_name", default=None, help="Detector to evaluate: dsp (default) or ml.")
+@model_option
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 def eval_cmd(folders, rekordbox_xml, rekordbox_db, crate, store, from_library, layout, detector_name,
-             as_json) -> None:  # type: ignore[no-untyped-def]
+             model_name, as_json) -> None:  # type: ignore[no-untyped-def]
     """Analyse the audio named by each truth JSON in TRUTH_DIR (the first argument) and report
     boundary, beat, downbeat, tempo, label and drop scores per track and overall.
 
@@ -43,7 +55,8 @@ def eval_cmd(folders, rekordbox_xml, rekordbox_db, crate, store, from_library, l
     from djstruct.evaluate import evaluate_dir
 
     try:
-        detector = get_detector(detector_name)
+        name, options = detector_choice(detector_name, model_name)
+        detector = get_detector(name, **options)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=err, transient=True, disable=as_json) as bar:
             task = bar.add_task("evaluating", total=None)

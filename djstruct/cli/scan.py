@@ -14,16 +14,19 @@ from djstruct.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     call,
+    detector_choice,
     err,
     library_options,
     make_sources,
+    model_option,
     out,
 )
 
 
 @click.command("scan")
 @library_options
-@click.option("--detector", "detector_name", default=None, help="Detector name.")
+@click.option("--detector", "detector_name", default=None, help="Detector: dsp (default) or ml.")
+@model_option
 @click.option("--workers", type=click.IntRange(1, 256), default=2, show_default=True,
               help="Worker processes for decoding (and per-track detection).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda (model detectors).")
@@ -32,7 +35,7 @@ from djstruct.cli.common import (
 @click.option("--force", is_flag=True, help="Re-analyse tracks that are up to date.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures (for cron).")
 @click.option("--log-file", type=click.Path(path_type=Path), default=None, help="Also log to this file.")
-def scan(folders, rekordbox_xml, rekordbox_db, crate, store, detector_name, workers, device, batch_size,
+def scan(folders, rekordbox_xml, rekordbox_db, crate, store, detector_name, model_name, workers, device, batch_size,
          limit, force, quiet, log_file) -> None:  # type: ignore[no-untyped-def]
     """Read a DJ library and analyse every new or changed track into the analysis store.
 
@@ -53,7 +56,11 @@ def scan(folders, rekordbox_xml, rekordbox_db, crate, store, detector_name, work
         ctx = click.get_current_context()
         ctx.call_on_close(lambda: (root.removeHandler(fh), fh.close()))
     sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
-    options = {} if device == "auto" else {"device": device}
+    detector_name, options = detector_choice(detector_name, model_name)
+    if device != "auto":
+        options["device"] = device
+    if (detector_name or "dsp") == "ml":
+        options["batch_size"] = batch_size
     cfg = ScanConfig(tuple(sources), store, detector_name, options, workers, batch_size, limit, force)
     log = logging.getLogger("djstruct.scan")
 

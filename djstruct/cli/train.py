@@ -1,4 +1,5 @@
-"""``djstruct train --synthetic N``: train a structure model on the synthetic corpus."""
+"""``djstruct train --synthetic N`` (the default model, from the synthetic corpus) and
+``djstruct train --from-library SOURCE --name NAME`` (fine-tune it to the DJ's own cues)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,16 @@ from djstruct.errors import DjstructError
 
 
 @click.command("train")
-@click.option("--synthetic", "n_tracks", type=click.IntRange(2, 100000), required=True,
+@click.argument("folders", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--from-library", "from_library", is_flag=True,
+              help="Fine-tune on the cues in a library (FOLDER..., --rekordbox-xml, --rekordbox-db).")
+@click.option("--rekordbox-xml", "rekordbox_xml", type=click.Path(path_type=Path), default=None)
+@click.option("--rekordbox-db", "rekordbox_db", is_flag=False, flag_value="", default=None, metavar="[PATH]")
+@click.option("--crate", default=None, help="Only this Serato crate / Rekordbox playlist.")
+@click.option("--name", default=None, help="--from-library: name of the new model (default: personal).")
+@click.option("--base", default="default", show_default=True, help="--from-library: the model to start from.")
+@click.option("--from-scratch", is_flag=True, help="--from-library: start from random weights, not --base.")
+@click.option("--synthetic", "n_tracks", type=click.IntRange(2, 100000), default=None,
               help="Render (or reuse cached) N full-length synthetic tracks of corpus --seed and train on them.")
 @click.option("--epochs", type=click.IntRange(1, 10000), default=10, show_default=True)
 @click.option("--seed", type=int, default=2026, show_default=True,
@@ -26,9 +36,22 @@ from djstruct.errors import DjstructError
 @click.option("--threads", type=click.IntRange(0, 256), default=1, show_default=True,
               help="torch CPU threads (0: torch's default).")
 @click.option("--max-minutes", type=float, default=None, help="Stop after the epoch that passes this budget.")
-def train(n_tracks: int, epochs: int, seed: int, out_path: Path | None, resume: bool, cache_dir: Path | None,
-          batch_size: int, lr: float, threads: int, max_minutes: float | None) -> None:
-    """Train the structure model on N synthetic tracks (features cached, so a second run renders nothing)."""
+def train(folders: tuple[Path, ...], from_library: bool, rekordbox_xml: Path | None, rekordbox_db: str | None,
+          crate: str | None, name: str | None, base: str, from_scratch: bool, n_tracks: int | None, epochs: int,
+          seed: int, out_path: Path | None, resume: bool, cache_dir: Path | None, batch_size: int, lr: float,
+          threads: int, max_minutes: float | None) -> None:
+    """Train the structure model on N synthetic tracks (features cached, so a second run renders
+    nothing), or with --from-library fine-tune it to the cues the DJ placed. Never writes to the
+    library."""
+    if from_library:
+        from djstruct.cli.train_library import run_library_training
+
+        run_library_training(folders, rekordbox_xml, rekordbox_db, crate, name or "personal", base, from_scratch,
+                             epochs, seed, resume, cache_dir, batch_size, threads, max_minutes)
+        return
+    if n_tracks is None:
+        fail("give --synthetic N (train the default model) or --from-library SOURCE (fine-tune it)", 2)
+        return
     from djstruct.model.registry import models_dir
     from djstruct.train.loop import TrainConfig
     from djstruct.train.loop import train as run_training

@@ -31,10 +31,13 @@ _NAME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+_OFFSET = re.compile(r"(^|\s)[-+]\d+(\s|$)")
+
+
 def label_from_name(name: str) -> str | None:
     """Section label a cue name stands for ("Drop 2" -> drop, "BD" -> breakdown), or None."""
     n = name.strip()
-    if not n:
+    if not n or _OFFSET.search(n):  # "-16 Drop 1", "Drop -8": a cue placed relative to a section
         return None
     for label, pat in _NAME_PATTERNS:
         if pat.search(n):

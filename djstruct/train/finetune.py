@@ -1,0 +1,217 @@
+"""``djstruct train --from-library``: fine-tune the structure model to the DJ's own cues.
+
+Training examples are the harvested, tiered tracks (:mod:`djstruct.train.tiers`): features from the
+track's audio (cached, so a second run does not decode again), beat and downbeat targets from the
+library's grid, boundary targets at the DJ's clean cues, section-label targets where a cue names
+its section (unknown spans are ignored by the label loss), drop targets at cues named "drop", and
+energy targets from the audio. Tracks are drawn in proportion to their tier weight. Track-level
+train/validation split, early stopping on the validation agreement (boundary F at +-1 beat against
+the DJ's cues), resumable; the result is a named model in the user's model directory that
+``scan`` / ``analyze`` use with ``--model NAME``, with its metrics in ``NAME.json`` beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from djstruct.errors import ConfigError, ModelError
+from djstruct.train.tiers import TrackCheck
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    name: str
+    base: str = "default"
+    from_scratch: bool = False
+    epochs: int = 12
+    lr: float = 5e-4
+    batch_size: int = 2
+    val_fraction: float = 0.2
+    patience: int = 3
+    threads: int = 1
+    seed: int = 0
+    max_minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class FinetuneResult:
+    path: Path
+    metrics: dict[str, float]
+    epochs_run: int
+    seconds: float
+    n_train: int
+    n_val: int
+
+
+def library_truth(check: TrackCheck, duration_s: float) -> dict[str, Any]:
+    """A truth dict (the synthetic corpus' format) from the DJ's library: grid beats, sections that
+    start at the DJ's clean cues, labels from cue names (None when the name says nothing)."""
+    item = check.item
+    beats = item.beats[(item.beats >= 0) & (item.beats < duration_s)]
+    down = item.downbeats[(item.downbeats >= 0) & (item.downbeats < duration_s)]
+    beat_s = 60.0 / item.bpm if item.bpm > 0 else 0.5
+    cues = sorted((c.cue.start, c.label) for c in check.clean_cues if 0 <= c.cue.start < duration_s)
+    starts: list[tuple[float, str | None]] = []
+    first = float(down[0]) if len(down) else 0.0
+    if not cues or cues[0][0] > first + beat_s:
+        starts.append((first, None))
+    for t, lab in cues:
+        if not starts or t - starts[-1][0] > beat_s:
+            starts.append((t, lab))
+    end = float(beats[-1] + beat_s) if len(beats) else duration_s
+    sections = [{"start": a, "end": b, "label": lab}
+                for (a, lab), (b, _) in zip(starts, [*starts[1:], (end, None)], strict=True) if b > a]
+    drops = [t for t, lab in cues if lab == "drop"]
+    return {"bpm": item.bpm, "beats": beats.tolist(), "downbeats": down.tolist(), "sections": sections,
+            "drops": drops, "duration_s": duration_s, "dj_cues": [t for t, _ in cues]}
+
+
+def cached_library_track(check: TrackCheck, cache_dir: Path) -> Any:
+    """Features of a library track (cached by path + audio hash) with its library truth."""
+    from djstruct.audio import load_audio
+    from djstruct.fingerprint import audio_hash
+    from djstruct.model import frontend as fe
+    from djstruct.train.dataset import CachedTrack
+
+    path = check.item.track.path
+    key = hashlib.sha1(f"{path}|{audio_hash(path)}".encode()).hexdigest()[:20]
+    npz = cache_dir / "library" / f"{key}-{fe.frontend_id()}.npz"
+    if npz.is_file():
+        with np.load(npz) as z:
+            mel, energy, dur = z["mel"], z["energy"], float(z["duration_s"])
+    else:
+        audio = load_audio(path, fe.SAMPLE_RATE_HZ)
+        mel = fe.log_mel(audio.samples).numpy().astype(np.float16)
+        energy = fe.band_energy_from_mel(mel.astype(np.float32)).astype(np.float16)
+        dur = audio.duration_s
+        npz.parent.mkdir(parents=True, exist_ok=True)
+        tmp = npz.with_suffix(".tmp.npz")
+        np.savez(tmp, mel=mel, energy=energy, duration_s=np.array(dur))
+        tmp.replace(npz)
+    return CachedTrack(str(path), mel, energy, library_truth(check, dur))
+
+
+def agreement_f(model: Any, tracks: Sequence[Any], threshold: float) -> dict[str, float]:
+    """Boundary F of the model's section starts vs the DJ's cues at +-1 beat and +-0.5 s."""
+    import mir_eval
+    import torch
+
+    from djstruct.detect.ml import PostConfig, postprocess
+    from djstruct.model import frontend as fe
+    from djstruct.model.heads import activations
+
+    fb, f05 = [], []
+    model.eval()
+    with torch.inference_mode():
+        for tr in tracks:
+            act = {k: v[0].numpy() for k, v in activations(model(torch.from_numpy(tr.mel.astype(np.float32))[None]))
+                   .items()}
+            est = postprocess(act, fe.FPS, tr.truth["duration_s"], fe.loudness_db(tr.mel),
+                              cfg=PostConfig(boundary_threshold=threshold))
+            ref = np.asarray(tr.truth["dj_cues"])
+            starts = np.asarray([s.start for s in est.sections])
+            beat = 60.0 / tr.truth["bpm"] if tr.truth["bpm"] else 0.5
+            for w, acc in ((beat, fb), (0.5, f05)):
+                acc.append(float(mir_eval.onset.f_measure(ref, starts, window=w)[0]) if len(ref) and len(starts)
+                           else float(len(ref) == len(starts)))
+    model.train()
+    return {"f_beat": float(np.mean(fb)) if fb else 0.0, "f_05": float(np.mean(f05)) if f05 else 0.0}
+
+
+def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Path | None = None,
+             models_dir: Path | None = None, resume: bool = False,
+             on_epoch: Callable[[dict[str, Any]], None] | None = None) -> FinetuneResult:
+    """Fine-tune (or train from scratch) on the DJ's tracks; writes ``<models_dir>/<name>.pt``."""
+    import torch
+
+    from djstruct.model.losses import total_loss
+    from djstruct.model.model import StructureModel, load_checkpoint, save_checkpoint
+    from djstruct.model.registry import load_model
+    from djstruct.model.registry import models_dir as default_models_dir
+    from djstruct.train import dataset as ds
+
+    if len(checks) < 2:
+        raise ConfigError(None, f"need at least 2 tracks with cues and a beat grid, found {len(checks)}")
+    out_dir = Path(models_dir or default_models_dir())
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise ModelError(out_dir, f"cannot write models here ({e.strerror or e}); set DJSTRUCT_MODEL_DIR") from e
+    out = out_dir / f"{cfg.name}.pt"
+    last = out_dir / f"{cfg.name}.last.pt"
+    torch.set_num_threads(max(1, cfg.threads))
+    t0 = time.perf_counter()
+    cache = Path(cache_dir) if cache_dir else ds.default_cache_dir()
+    tracks = [cached_library_track(c, cache) for c in checks]
+    weights = np.array([c.weight for c in checks])
+    rng = np.random.default_rng(cfg.seed)
+    order = rng.permutation(len(tracks))
+    n_val = max(1, int(round(cfg.val_fraction * len(tracks))))
+    val_idx, tr_idx = order[:n_val], order[n_val:]
+    base = load_model(cfg.base)
+    model = StructureModel(base.config) if cfg.from_scratch else base.model
+    threshold = float((base.extra.get("postprocess") or {}).get("boundary_threshold", 0.3))
+    model.train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=0.01)
+    steps = max(1, math.ceil(len(tr_idx) / cfg.batch_size))
+    start, best, stale, history = 0, -1.0, 0, []
+    if resume and last.is_file():
+        ck = load_checkpoint(last)
+        model.load_state_dict(ck.model.state_dict())
+        st = ck.extra["finetune_state"]
+        opt.load_state_dict(st["optimizer"])
+        start, best, stale, history = int(st["epoch"]), float(st["best"]), int(st["stale"]), list(st["history"])
+    val = [tracks[i] for i in val_idx]
+    p = weights[tr_idx] / weights[tr_idx].sum()
+    epoch = start
+    for epoch in range(start + 1, cfg.epochs + 1):
+        erng = np.random.default_rng([cfg.seed, epoch])
+        losses = []
+        for _ in range(steps):
+            pick = erng.choice(tr_idx, size=min(cfg.batch_size, len(tr_idx)), replace=False, p=p)
+            batch = ds.collate([ds.augment(tracks[i], erng, ds.AugmentConfig()) for i in pick])
+            loss, _ = total_loss(model(batch["mel"], batch["mask"]), batch, weights=model.config.loss_weights,
+                                 tolerances=model.config.tolerances, pos_weights=model.config.pos_weights)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            losses.append(float(loss.detach()))
+        metrics = agreement_f(model, val, threshold)
+        row = {"epoch": epoch, "loss": float(np.mean(losses)), **metrics,
+               "minutes": (time.perf_counter() - t0) / 60.0}
+        history.append(row)
+        if metrics["f_beat"] > best:
+            best, stale = metrics["f_beat"], 0
+            save_checkpoint(out, model, model.config, metrics, extra={
+                "postprocess": {"boundary_threshold": threshold},
+                "finetune": {**asdict(cfg), "epoch": epoch, "n_train": len(tr_idx), "n_val": len(val_idx)}})
+            (out_dir / f"{cfg.name}.json").write_text(json.dumps({"metrics": metrics, "epoch": epoch,
+                                                                  "config": asdict(cfg), "history": history},
+                                                                 indent=1), encoding="utf-8")
+        else:
+            stale += 1
+        save_checkpoint(last, model, model.config, metrics, extra={"finetune_state": {
+            "optimizer": opt.state_dict(), "epoch": epoch, "best": best, "stale": stale, "history": history}})
+        if on_epoch is not None:
+            on_epoch(row)
+        if stale >= cfg.patience or (cfg.max_minutes is not None and row["minutes"] >= cfg.max_minutes):
+            break
+    best_row = max(history, key=lambda r: r["f_beat"]) if history else {}
+    return FinetuneResult(out, {k: float(v) for k, v in best_row.items()}, epoch, time.perf_counter() - t0,
+                          len(tr_idx), len(val_idx))
