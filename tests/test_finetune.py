@@ -1,0 +1,76 @@
+"""train --from-library: fine-tuning on a (synthetic) DJ's cues; clear errors; library untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from djstruct.cli.main import cli
+from djstruct.errors import ModelError
+
+
+@pytest.fixture()
+def style_library(short_corpus: Path, tmp_path: Path) -> tuple[Path, Path]:
+    from djstruct.synth.library import write_dj_library
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(short_corpus, corpus)
+    xml = tmp_path / "rekordbox.xml"
+    write_dj_library(corpus, xml, style="pre-drop-16")
+    return corpus, xml
+
+
+def test_library_truth_from_cues(style_library: tuple[Path, Path]) -> None:
+    from djstruct.library import LibrarySource
+    from djstruct.train.check import check_library
+    from djstruct.train.finetune import library_truth
+
+    _, xml = style_library
+    res = check_library([LibrarySource("rekordbox-xml", xml)], Path("/nonexistent.sqlite"), reviewed=set())
+    truth = library_truth(res.checks[0], 200.0)
+    starts = [s["start"] for s in truth["sections"]]
+    assert starts == sorted(starts) and len(truth["dj_cues"]) >= 2
+    assert {s["label"] for s in truth["sections"]} <= {None, "drop"}  # "-16 Drop 1" names no section
+    assert truth["drops"] and all(d in truth["dj_cues"] for d in truth["drops"])
+
+
+def test_finetune_writes_a_named_model(style_library: tuple[Path, Path], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus, xml = style_library
+    monkeypatch.setenv("DJSTRUCT_MODEL_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("DJSTRUCT_CACHE_DIR", str(tmp_path / "cache"))
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in [xml, *corpus.iterdir()]}
+    r = CliRunner().invoke(cli, ["train", "--from-library", "--rekordbox-xml", str(xml), "--name", "mine",
+                                 "--base", "tiny-random", "--epochs", "1"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "models" / "mine.pt").is_file() and (tmp_path / "models" / "mine.json").is_file()
+    r = CliRunner().invoke(cli, ["models", "list"])
+    assert "mine" in r.output
+    from djstruct.detect.base import get_detector
+
+    det = get_detector("ml", model="mine")
+    assert det.name == "ml"
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in [xml, *corpus.iterdir()]}
+    assert after == before  # training never touches the library
+
+
+def test_unwritable_model_dir_and_empty_library(style_library: tuple[Path, Path], tmp_path: Path) -> None:
+    from djstruct.library import LibrarySource
+    from djstruct.train.check import check_library
+    from djstruct.train.finetune import FinetuneConfig, finetune
+
+    _, xml = style_library
+    res = check_library([LibrarySource("rekordbox-xml", xml)], Path("/nonexistent.sqlite"), reviewed=set())
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ModelError, match="cannot write models"):
+        finetune(res.checks, FinetuneConfig(name="x", base="tiny-random", epochs=1), models_dir=blocker / "models")
+    empty = tmp_path / "empty.xml"
+    empty.write_text('<?xml version="1.0" encoding="UTF-8"?><DJ_PLAYLISTS Version="1.0.0"><COLLECTION Entries="0">'
+                     '</COLLECTION></DJ_PLAYLISTS>')
+    r = CliRunner().invoke(cli, ["train", "--from-library", "--rekordbox-xml", str(empty)])
+    assert r.exit_code == 2 and "need at least 2" in r.output
