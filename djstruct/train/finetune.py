@@ -103,8 +103,12 @@ def cached_library_track(check: TrackCheck, cache_dir: Path) -> Any:
     return CachedTrack(str(path), mel, energy, library_truth(check, dur))
 
 
-def agreement_f(model: Any, tracks: Sequence[Any], threshold: float) -> dict[str, float]:
-    """Boundary F of the model's section starts vs the DJ's cues at +-1 beat and +-0.5 s."""
+THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
+
+
+def agreement_f(model: Any, tracks: Sequence[Any], thresholds: Sequence[float] = THRESHOLDS) -> dict[str, float]:
+    """Boundary F of the model's section starts vs the DJ's cues at +-1 beat and +-0.5 s, at the
+    boundary threshold (also returned) that agrees best."""
     import mir_eval
     import torch
 
@@ -112,22 +116,26 @@ def agreement_f(model: Any, tracks: Sequence[Any], threshold: float) -> dict[str
     from djstruct.model import frontend as fe
     from djstruct.model.heads import activations
 
-    fb, f05 = [], []
+    scores: dict[float, tuple[list[float], list[float]]] = {t: ([], []) for t in thresholds}
     model.eval()
     with torch.inference_mode():
         for tr in tracks:
-            act = {k: v[0].numpy() for k, v in activations(model(torch.from_numpy(tr.mel.astype(np.float32))[None]))
-                   .items()}
-            est = postprocess(act, fe.FPS, tr.truth["duration_s"], fe.loudness_db(tr.mel),
-                              cfg=PostConfig(boundary_threshold=threshold))
+            logits = model(torch.from_numpy(tr.mel.astype(np.float32))[None])
+            act = {k: v[0].numpy() for k, v in activations(logits).items()}
             ref = np.asarray(tr.truth["dj_cues"])
-            starts = np.asarray([s.start for s in est.sections])
             beat = 60.0 / tr.truth["bpm"] if tr.truth["bpm"] else 0.5
-            for w, acc in ((beat, fb), (0.5, f05)):
-                acc.append(float(mir_eval.onset.f_measure(ref, starts, window=w)[0]) if len(ref) and len(starts)
-                           else float(len(ref) == len(starts)))
+            for t in thresholds:
+                est = postprocess(act, fe.FPS, tr.truth["duration_s"], fe.loudness_db(tr.mel),
+                                  cfg=PostConfig(boundary_threshold=t))
+                starts = np.asarray([s.start for s in est.sections])
+                for w, acc in ((beat, scores[t][0]), (0.5, scores[t][1])):
+                    acc.append(float(mir_eval.onset.f_measure(ref, starts, window=w)[0]) if len(ref) and len(starts)
+                               else float(len(ref) == len(starts)))
     model.train()
-    return {"f_beat": float(np.mean(fb)) if fb else 0.0, "f_05": float(np.mean(f05)) if f05 else 0.0}
+    best = max(thresholds, key=lambda t: float(np.mean(scores[t][0])) if scores[t][0] else 0.0)
+    fb, f05 = scores[best]
+    return {"f_beat": float(np.mean(fb)) if fb else 0.0, "f_05": float(np.mean(f05)) if f05 else 0.0,
+            "threshold": float(best)}
 
 
 def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Path | None = None,
@@ -165,7 +173,6 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
     val_idx, tr_idx = order[:n_val], order[n_val:]
     base = load_model(cfg.base)
     model = StructureModel(base.config) if cfg.from_scratch else base.model
-    threshold = float((base.extra.get("postprocess") or {}).get("boundary_threshold", 0.3))
     model.train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=0.01)
     steps = max(1, math.ceil(len(tr_idx) / cfg.batch_size))
@@ -192,14 +199,14 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             losses.append(float(loss.detach()))
-        metrics = agreement_f(model, val, threshold)
+        metrics = agreement_f(model, val)
         row = {"epoch": epoch, "loss": float(np.mean(losses)), **metrics,
                "minutes": (time.perf_counter() - t0) / 60.0}
         history.append(row)
         if metrics["f_beat"] > best:
             best, stale = metrics["f_beat"], 0
             save_checkpoint(out, model, model.config, metrics, extra={
-                "postprocess": {"boundary_threshold": threshold},
+                "postprocess": {"boundary_threshold": metrics["threshold"]},
                 "finetune": {**asdict(cfg), "epoch": epoch, "n_train": len(tr_idx), "n_val": len(val_idx)}})
             (out_dir / f"{cfg.name}.json").write_text(json.dumps({"metrics": metrics, "epoch": epoch,
                                                                   "config": asdict(cfg), "history": history},
