@@ -60,9 +60,10 @@ def main() -> None:
         t0 = time.perf_counter()
         if not (tmp / "test").is_dir():
             render_corpus(tmp / "all", args.train + args.test, args.seed, formats=["wav"], workers=2)
+            rendered = sorted((tmp / "all").glob("*.json"))
             for sub, lo, hi in (("train", 0, args.train), ("test", args.train, args.train + args.test)):
                 (tmp / sub).mkdir()
-                for jf in sorted((tmp / "all").glob("*.json"))[lo:hi]:
+                for jf in rendered[lo:hi]:
                     truth = json.loads(jf.read_text())
                     shutil.move(jf, tmp / sub / jf.name)
                     shutil.move(tmp / "all" / truth["file"], tmp / sub / truth["file"])
