@@ -81,13 +81,7 @@ class DspDetector:
 
         period = 60.0 / g.bpm
         phase = self._bar_phase(f, beats, span[0])
-        # Music ends on a bar line: the first one at or after the end of the audible part (a
-        # sparse last bar, e.g. half-time drums, falls silent before its bar line).
-        bar = 4.0 * period
-        first_down = beats[phase]
-        end_s = first_down + np.ceil((span[1] - 0.05 * bar - first_down) / bar) * bar
-        end_s = float(min(end_s, duration_s))
-        beats = beats[beats < end_s - 0.25 * period]
+        beats, end_s = gridmod.end_on_bar_line(beats, phase, period, span[1], duration_s)
         if len(beats) <= phase + 4:
             secs = (Section(0.0, duration_s, "intro"),)
             return Analysis(path, duration_s, g.bpm, tuple(beats), (), secs, (), energy, self.name)

@@ -84,11 +84,8 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
 
     per_beat = _max_around(act["downbeat"].astype(np.float64), beats, fps, 1)
     phase = int(np.argmax([per_beat[p::4].mean() for p in range(4)]))
+    beats, end_s = gridmod.end_on_bar_line(beats, phase, period, span[1], duration_s)
     bar = 4.0 * period
-    first_down = beats[phase]
-    end_s = first_down + np.ceil((span[1] - 0.05 * bar - first_down) / bar) * bar
-    end_s = float(min(end_s, duration_s))
-    beats = beats[beats < end_s - 0.25 * period]
     if len(beats) <= phase + 4:
         return _trivial(path, duration_s, energy, name, g.bpm, tuple(float(x) for x in beats))
     downbeats = beats[phase::4]

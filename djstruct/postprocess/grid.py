@@ -191,3 +191,15 @@ def fit_grid(
     beats = (t0 + k * period) / fps
     beats = beats[(beats >= -0.05) & (beats <= n / fps)]
     return Grid(bpm=60.0 * fps / period, t0=t0 / fps, beats=beats, fit_quality=quality)
+
+
+def end_on_bar_line(beats: np.ndarray, phase: int, period: float, active_end_s: float,
+                    duration_s: float) -> tuple[np.ndarray, float]:
+    """Music ends on a bar line: the first one at or after the end of the audible part (a sparse
+    last bar, e.g. half-time drums, falls silent before its bar line). Returns the beats before
+    that bar line and its time (s), ``beats[phase]`` being a downbeat."""
+    bar = 4.0 * period
+    first_down = beats[phase]
+    end_s = first_down + np.ceil((active_end_s - 0.05 * bar - first_down) / bar) * bar
+    end_s = float(min(end_s, duration_s))
+    return beats[beats < end_s - 0.25 * period], end_s
