@@ -180,7 +180,8 @@ def save_checkpoint(path: str | Path, model: StructureModel, config: ModelConfig
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".pt.tmp")
     os.close(fd)
     try:
-        torch.save(obj, tmp)
+        with open(tmp, "wb") as fh:  # a file object, not a path: torch would name the zip records after the
+            torch.save(obj, fh)  # (random) temporary file name and the same model would hash differently
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; a model file is meant to be shared/shipped
         os.replace(tmp, path)
     finally:

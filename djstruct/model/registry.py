@@ -22,7 +22,7 @@ MODEL_DIR_ENV = "DJSTRUCT_MODEL_DIR"
 
 # name -> (file inside WEIGHTS_DIR, sha256)
 SHIPPED: dict[str, tuple[str, str]] = {
-    "default": ("djstruct-mel-v1.pt", "774a3622c4038ddf9e103934b6ae533cb66eeae5a11f4c52ea7b3515f7e5adf5"),
+    "default": ("djstruct-mel-v1.pt", "7d7480076ea4e3c5ccf8ac1d29fdc43ca9d38395f5c0e44659f9d78bc9adfc82"),
 }
 TINY_SEED = 1234
 
