@@ -70,7 +70,8 @@ def main() -> None:
         print(f"setup: {args.train} + {args.test} tracks in {time.perf_counter() - t0:.0f} s")
         xml = tmp / "train.xml"
         write_dj_library(tmp / "train", xml, style=style, seed=args.seed)
-        res = check_library([LibrarySource("rekordbox-xml", xml)], tmp / "none.sqlite", reviewed=set())
+        res = check_library([LibrarySource("rekordbox-xml", xml)], tmp / "none.sqlite", reviewed=set(),
+                            find_issues=False)
         t0 = time.perf_counter()
         ft = finetune(res.checks, FinetuneConfig(name="style-bench", epochs=args.epochs, threads=2),
                       cache_dir=tmp / "cache", models_dir=tmp / "models",

@@ -75,8 +75,6 @@ def resolve_target(config: WritebackConfig) -> str:
         raise ConfigError(None, f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     if target == "rekordbox-db" and not config.direct:
         raise ConfigError(None, "writing master.db directly needs --direct (the safe route is --target rekordbox-xml)")
-    if config.policy == "replace-all" and config.dry_run is False and target == "rekordbox-db":
-        raise ConfigError(None, "replace-all into master.db is not supported")
     return target
 
 

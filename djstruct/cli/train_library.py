@@ -16,7 +16,7 @@ def run_library_training(folders, rekordbox_xml, rekordbox_db, crate, name: str,
 
     sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
     try:
-        lib = check_library(sources, None)
+        lib = check_library(sources, None, find_issues=False)
     except DjstructError as e:
         fail(str(e))
     usable = [c for c in lib.checks if c.clean_cues]

@@ -40,7 +40,7 @@ def library_agreement(sources: Sequence[LibrarySource], store_path: Path | None 
     from djstruct.train.check import check_library
 
     layout = load_layout(layout_name)
-    result = check_library(sources, store_path, reviewed=set())
+    result = check_library(sources, store_path, reviewed=set(), find_issues=False)
     crates: dict[str, list[str]] = {}
     for src in sources:
         if src.kind == "rekordbox-xml" and src.path is not None:

@@ -35,7 +35,9 @@ class LibraryCheck:
 
 
 def check_library(sources: Sequence[LibrarySource], store_path: Path | None = None, *, tolerance_s: float = 0.05,
-                  k: int = 5, reviewed: set[str] | None = None) -> LibraryCheck:
+                  k: int = 5, reviewed: set[str] | None = None, find_issues: bool = True) -> LibraryCheck:
+    """Harvest and tier ``sources``; with ``find_issues`` also rank likely label errors (needs the
+    tracks' analyses in the store; training and agreement do without)."""
     from djstruct.store import Store, default_store_path
 
     verified = set(reviewed) if reviewed is not None else load_reviewed()
@@ -56,6 +58,8 @@ def check_library(sources: Sequence[LibrarySource], store_path: Path | None = No
     finally:
         if store is not None:
             store.close()
+    if not find_issues:
+        return LibraryCheck(checks, [], skipped, analyses)
     if checks and not analyses:
         log.warning("no analyses in %s for these tracks: only the grid heuristics run (run djstruct scan)", path)
     issues = find_label_issues(checks, analyses, k=k, tolerance_s=tolerance_s)
