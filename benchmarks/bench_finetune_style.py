@@ -75,7 +75,7 @@ def main() -> None:
         t0 = time.perf_counter()
         ft = finetune(res.checks, FinetuneConfig(name="style-bench", epochs=args.epochs, threads=2),
                       cache_dir=tmp / "cache", models_dir=tmp / "models",
-                      on_epoch=lambda r: print(f"  epoch {r['epoch']}: loss {r['loss']:.3f} "
+                      on_epoch=lambda r: print(f"  epoch {r['epoch']}: loss {r['loss'] or float('nan'):.3f} "
                                                f"val F(1 beat) {r['f_beat']:.3f} ({r['minutes']:.1f} min)"))
         print(f"fine-tuning on {ft.n_train} tracks (+{ft.n_val} validation): {ft.seconds / 60:.1f} min, "
               f"{ft.epochs_run} epochs; best validation agreement {ft.metrics}")

@@ -93,9 +93,10 @@ class Analysis:
     detector: str
     confidence: float = 0.0
     extras: dict[str, Any] = field(default_factory=dict)
+    cue_points: tuple[float, ...] = ()  # where a learnt personal cue style puts cues (empty: none)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "path": self.path,
             "duration_s": _r(self.duration_s),
             "bpm": None if self.bpm is None else _r(self.bpm, 3),
@@ -107,6 +108,9 @@ class Analysis:
             "detector": self.detector,
             "confidence": _r(self.confidence, 3),
         }
+        if self.cue_points:
+            out["cue_points"] = _round_list(self.cue_points, 4)
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Analysis:
@@ -121,6 +125,7 @@ class Analysis:
             energy=None if d.get("energy") is None else Energy.from_dict(d["energy"]),
             detector=str(d.get("detector", "")),
             confidence=float(d.get("confidence", 0.0)),
+            cue_points=tuple(float(x) for x in d.get("cue_points", ())),
         )
 
 

@@ -53,9 +53,25 @@ def test_finetune_writes_a_named_model(style_library: tuple[Path, Path], tmp_pat
     from djstruct.detect.base import get_detector
 
     det = get_detector("ml", model="mine")
-    assert det.name == "ml"
+    assert det.name == "ml" and det.style is not None  # the DJ's cue style rides in the checkpoint
+    import json
+
+    hist = json.loads((tmp_path / "models" / "mine.json").read_text())["history"]
+    assert [h["epoch"] for h in hist] == [0, 1]  # epoch 0: the style on the starting model alone
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in [xml, *corpus.iterdir()]}
     assert after == before  # training never touches the library
+
+
+def test_bad_cue_style_in_a_checkpoint_is_a_model_error(tmp_path: Path) -> None:
+    from djstruct.detect.ml import MlDetector
+    from djstruct.model.model import save_checkpoint
+    from djstruct.model.registry import load_model
+
+    ck = load_model("tiny-random")
+    bad = tmp_path / "bad.pt"
+    save_checkpoint(bad, ck.model, ck.config, {}, extra={"cue_style": {"coef": [1.0], "feature_version": 99}})
+    with pytest.raises(ModelError, match="cue style"):
+        MlDetector(model=str(bad))
 
 
 def test_unwritable_model_dir_and_empty_library(style_library: tuple[Path, Path], tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ from djstruct.errors import DjstructError
 @click.option("--from-scratch", is_flag=True, help="--from-library: start from random weights, not --base.")
 @click.option("--synthetic", "n_tracks", type=click.IntRange(2, 100000), default=None,
               help="Render (or reuse cached) N full-length synthetic tracks of corpus --seed and train on them.")
-@click.option("--epochs", type=click.IntRange(1, 10000), default=10, show_default=True)
+@click.option("--epochs", type=click.IntRange(0, 10000), default=10, show_default=True,
+              help="Training epochs (--from-library: 0 learns only your cue style on top of --base).")
 @click.option("--seed", type=int, default=2026, show_default=True,
               help="Corpus seed and training seed (the evaluation seeds 777, 4711, 90210, 1001, 1002 are refused).")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
@@ -51,6 +52,9 @@ def train(folders: tuple[Path, ...], from_library: bool, rekordbox_xml: Path | N
         return
     if n_tracks is None:
         fail("give --synthetic N (train the default model) or --from-library SOURCE (fine-tune it)", 2)
+        return
+    if epochs < 1:
+        fail("--synthetic needs --epochs 1 or more", 2)
         return
     from djstruct.model.registry import models_dir
     from djstruct.train.loop import TrainConfig

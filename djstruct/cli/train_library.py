@@ -30,8 +30,10 @@ def run_library_training(folders, rekordbox_xml, rekordbox_db, crate, name: str,
     tiers = lib.tier_counts()
     out.print(f"training on {len(usable)} tracks (T1 {tiers[1]}, T2 {tiers[2]}, T3 {tiers[3]}), "
               f"starting from {'random weights' if from_scratch else base}")
+
     def on_epoch(r: dict) -> None:  # type: ignore[type-arg]
-        err.print(f"epoch {r['epoch']}: loss {r['loss']:.3f}, validation agreement with your cues "
+        what = "cue style on the starting model" if r["epoch"] == 0 else f"loss {r['loss']:.3f}"
+        err.print(f"epoch {r['epoch']}: {what}, validation agreement with your cues "
                   f"F(1 beat) {r['f_beat']:.3f}, F(0.5 s) {r['f_05']:.3f} ({r['minutes']:.1f} min)",
                   markup=False, highlight=False)
 

@@ -1,10 +1,12 @@
 """From an analysis to cue points, every one on a downbeat of the grid the library uses.
 
 A :class:`Layout` (TOML; presets in ``djstruct/cues/layouts/``) says which cues to place: a memory
-cue at every section start (named "Intro", "Build 1", "Drop 1", ...; coloured by section) and hot
-cues from ordered rules (``at = "first_downbeat"`` or ``section = "drop"``, ``which`` = all /
-first / last, ``offset_bars`` such as -16 for "16 bars before the drop"). The first rule's cue
-prefers slot A, the next B, and so on; the diff decides the final slots.
+cue at every section start (named "Intro", "Build 1", "Drop 1", ...; coloured by section) or, with
+a personal model from ``train --from-library``, at the points its learnt cue style chose
+(``Analysis.cue_points``: "-16 Drop 1", ...), and hot cues from ordered rules
+(``at = "first_downbeat"`` or ``section = "drop"``, ``which`` = all / first / last,
+``offset_bars`` such as -16 for "16 bars before the drop"). The first rule's cue prefers slot A,
+the next B, and so on; the diff decides the final slots.
 
 Times: the plan is in djstruct's timeline. When the library has its own beat grid, its downbeats
 (converted from the application's timeline with the same offset the writer uses) are the snap
@@ -162,7 +164,8 @@ def plan_cues(analysis: Analysis, layout: Layout, library_grid: LibraryGrid | No
     cues: list[PlannedCue] = []
     if layout.memory_cues:
         seen: set[float] = set()
-        for t, bar, label, name in named:
+        points = _style_points(analysis.cue_points, named, snap) if analysis.cue_points else named
+        for t, bar, label, name in points:
             if t not in seen:
                 seen.add(t)
                 cues.append(PlannedCue(Cue("memory", t, None, None, name, layout.colors.get(label)), bar, label))
@@ -180,6 +183,32 @@ def plan_cues(analysis: Analysis, layout: Layout, library_grid: LibraryGrid | No
     cues += [PlannedCue(Cue("hot", h.cue.start, i, None, h.cue.name, h.cue.color), h.bar, h.reason)
              for i, h in enumerate(hot)]
     return CuePlan(analysis.path, tuple(cues), source)
+
+
+def _style_points(points: tuple[float, ...], named: list[tuple[float, int, str, str]],
+                  snap: Any) -> list[tuple[float, int, str, str]]:
+    """Memory cues where a learnt cue style puts them (``Analysis.cue_points``), named after the
+    section starting there, else bars before the next drop ("-16 Drop 2"), else bars into the
+    section ("Break 1 +8")."""
+    out = []
+    for p in points:
+        hit = snap(p)
+        if hit is None:
+            continue
+        t, bar = hit
+        here = next((n for n in named if n[1] == bar), None)
+        if here is not None:
+            out.append(here)
+            continue
+        drop = next((n for n in named if n[2] == "drop" and 0 < n[1] - bar <= 64), None)
+        cur = max((n for n in named if n[1] < bar), key=lambda n: n[1], default=None)
+        if drop is not None:
+            out.append((t, bar, "drop", f"-{drop[1] - bar} {drop[3]}"))
+        elif cur is not None:
+            out.append((t, bar, cur[2], f"{cur[3]} +{bar - cur[1]}"))
+        else:
+            out.append((t, bar, "intro", f"Bar {bar}"))
+    return sorted(out)
 
 
 def _rule_targets(rule: HotRule, named: list[tuple[float, int, str, str]]) -> list[tuple[float, int, str, str]]:

@@ -9,7 +9,9 @@ padded batch of tracks through the model once, and turns each track's activation
 3. boundary score per bar: the boundary activation's max around each downbeat x ``phrase_weight``,
    then ``pick_boundaries``;
 4. section labels: ``labels_from_probs`` on the label probabilities; drops: starts of drop sections;
-5. energy: the energy head (bass/mid/high in [0, 1]) averaged to ~10.8 Hz.
+5. energy: the energy head (bass/mid/high in [0, 1]) averaged to ~10.8 Hz;
+6. with a personal model (``train --from-library``), its learnt cue style
+   (:mod:`djstruct.postprocess.cue_style`) fills ``Analysis.cue_points``.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from djstruct.detect.features import active_span
-from djstruct.errors import DetectorError
+from djstruct.errors import DetectorError, ModelError
 from djstruct.postprocess import grid as gridmod
 from djstruct.postprocess import sections as secmod
+from djstruct.postprocess.cue_style import CueStyle, pick_cues
 from djstruct.postprocess.labels import labels_from_probs, sections_from_bounds
 from djstruct.types import Analysis, Audio, Energy, Section
 
@@ -63,9 +66,11 @@ def _max_around(act: np.ndarray, times_s: np.ndarray, fps: float, radius_frames:
 
 
 def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudness_db: np.ndarray, *,
-                path: str = "", name: str = "ml", cfg: PostConfig | None = None) -> Analysis:
+                path: str = "", name: str = "ml", cfg: PostConfig | None = None,
+                style: CueStyle | None = None) -> Analysis:
     """Analysis from one track's activations: ``beat``, ``downbeat``, ``boundary``, ``drop`` (T,),
-    ``energy`` (T, 3), ``label`` (T, 5) probabilities at ``fps``; ``loudness_db`` (T,) frame level."""
+    ``energy`` (T, 3), ``label`` (T, 5) probabilities at ``fps``; ``loudness_db`` (T,) frame level.
+    With a cue ``style``, its cue points too."""
     cfg = cfg or PostConfig()
     energy = _energy(act["energy"], fps)
     span = active_span(loudness_db, fps)
@@ -104,12 +109,15 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
     sections = sections_from_bounds(bounds, labels, merge_same=True)
     drops = tuple(s.start for s in sections if s.label == "drop")
     contrast = float(np.mean([score[i] for i in bars])) if bars else 0.0
-    return Analysis(
+    analysis = Analysis(
         path=path, duration_s=duration_s, bpm=g.bpm,
         beats=tuple(float(x) for x in beats), downbeats=tuple(float(x) for x in downbeats),
         sections=tuple(sections), drops=drops, energy=energy, detector=name,
         confidence=float(np.clip(0.5 * g.fit_quality + 0.5 * contrast, 0.0, 1.0)),
     )
+    if style is not None:
+        analysis = replace(analysis, cue_points=pick_cues(style, analysis))
+    return analysis
 
 
 def _pick_device(device: str) -> str:
@@ -144,6 +152,12 @@ class MlDetector:
             pp["boundary_threshold"] = boundary_threshold
         self.post = PostConfig(**{k: (tuple(v) if k == "bpm_range" else v) for k, v in pp.items()
                                   if k in PostConfig.__dataclass_fields__})
+        self.style: CueStyle | None = None
+        if ck.extra.get("cue_style"):
+            try:
+                self.style = CueStyle.from_dict(ck.extra["cue_style"])
+            except (ValueError, KeyError, TypeError) as e:
+                raise ModelError(ck.path, f"bad cue style in the checkpoint: {e}") from e
         if self.device == "cpu" and threads is None and "OMP_NUM_THREADS" not in os.environ:
             threads = min(os.cpu_count() or 1, 8)
         if threads:
@@ -185,7 +199,8 @@ class MlDetector:
                 path = "" if a.path is None else str(a.path)
                 loud = act.pop("loudness_db")
                 try:
-                    out[i] = postprocess(act, fe.FPS, a.duration_s, loud, path=path, name=self.name, cfg=self.post)
+                    out[i] = postprocess(act, fe.FPS, a.duration_s, loud, path=path, name=self.name, cfg=self.post,
+                                         style=self.style)
                 except (ValueError, IndexError, FloatingPointError) as e:  # a batch never dies on one track
                     raise DetectorError(a.path, f"post-processing failed: {e}") from e
             pos += len(chunk)

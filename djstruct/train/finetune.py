@@ -2,12 +2,18 @@
 
 Training examples are the harvested, tiered tracks (:mod:`djstruct.train.tiers`): features from the
 track's audio (cached, so a second run does not decode again), beat and downbeat targets from the
-library's grid, boundary targets at the DJ's clean cues, section-label targets where a cue names
-its section (unknown spans are ignored by the label loss), drop targets at cues named "drop", and
-energy targets from the audio. Tracks are drawn in proportion to their tier weight. Track-level
-train/validation split, early stopping on the validation agreement (boundary F at +-1 beat against
-the DJ's cues), resumable; the result is a named model in the user's model directory that
-``scan`` / ``analyze`` use with ``--model NAME``, with its metrics in ``NAME.json`` beside it.
+library's grid, section-label targets where a cue names its section (unknown spans are ignored by
+the label loss) and energy targets from the audio; boundary and drop losses are masked (a DJ's cues
+are not every section start). Tracks are drawn in proportion to their tier weight.
+
+On top of the network sits the DJ's cue style (:mod:`djstruct.postprocess.cue_style`): a small
+classifier over the model's structure analysis that learns which downbeats this DJ cues ("16 bars
+before every drop, no breakdowns"). It is refitted after every epoch (and at epoch 0, on the
+starting model alone) on the training tracks, its threshold tuned on the validation tracks; the
+validation agreement of its cue points with the DJ's cues (F at +-1 beat) picks the best epoch
+and stops training early. Track-level train/validation split, resumable; the result is a named
+model in the user's model directory that ``scan`` / ``analyze`` use with ``--model NAME``, with its
+metrics in ``NAME.json`` beside it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from djstruct.errors import ConfigError, ModelError
+from djstruct.postprocess.cue_style import CueStyle, StyleExample, f_beat, fit_style, pick_cues
 from djstruct.train.tiers import TrackCheck
 
 log = logging.getLogger(__name__)
@@ -57,7 +64,10 @@ class FinetuneResult:
 
 def library_truth(check: TrackCheck, duration_s: float) -> dict[str, Any]:
     """A truth dict (the synthetic corpus' format) from the DJ's library: grid beats, sections that
-    start at the DJ's clean cues, labels from cue names (None when the name says nothing)."""
+    start at the DJ's clean cues, labels from cue names (None when the name says nothing). The
+    boundary and drop heads are marked unknown: a DJ's cues are where they like to jump, not every
+    section start (that is what the cue style learns), so network fine-tuning adapts the beat,
+    downbeat, energy and (named) label heads to the DJ's audio and grid."""
     item = check.item
     beats = item.beats[(item.beats >= 0) & (item.beats < duration_s)]
     down = item.downbeats[(item.downbeats >= 0) & (item.downbeats < duration_s)]
@@ -71,11 +81,19 @@ def library_truth(check: TrackCheck, duration_s: float) -> dict[str, Any]:
         if not starts or t - starts[-1][0] > beat_s:
             starts.append((t, lab))
     end = float(beats[-1] + beat_s) if len(beats) else duration_s
-    sections = [{"start": a, "end": b, "label": lab}
-                for (a, lab), (b, _) in zip(starts, [*starts[1:], (end, None)], strict=True) if b > a]
+    sections = []
+    for (a, lab), (b, _) in zip(starts, [*starts[1:], (end, None)], strict=True):
+        if b <= a:
+            continue
+        if lab is not None and b > a + 8 * 4 * beat_s:  # a named cue vouches for 8 bars, not for the span
+            sections += [{"start": a, "end": a + 32 * beat_s, "label": lab},
+                         {"start": a + 32 * beat_s, "end": b, "label": None}]
+        else:
+            sections.append({"start": a, "end": b, "label": lab})
     drops = [t for t, lab in cues if lab == "drop"]
     return {"bpm": item.bpm, "beats": beats.tolist(), "downbeats": down.tolist(), "sections": sections,
-            "drops": drops, "duration_s": duration_s, "dj_cues": [t for t, _ in cues]}
+            "drops": drops, "duration_s": duration_s, "dj_cues": [t for t, _ in cues],
+            "unknown": ["boundary", "drop"]}
 
 
 def cached_library_track(check: TrackCheck, cache_dir: Path) -> Any:
@@ -103,39 +121,36 @@ def cached_library_track(check: TrackCheck, cache_dir: Path) -> Any:
     return CachedTrack(str(path), mel, energy, library_truth(check, dur))
 
 
-THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
-
-
-def agreement_f(model: Any, tracks: Sequence[Any], thresholds: Sequence[float] = THRESHOLDS) -> dict[str, float]:
-    """Boundary F of the model's section starts vs the DJ's cues at +-1 beat and +-0.5 s, at the
-    boundary threshold (also returned) that agrees best."""
-    import mir_eval
+def track_analyses(model: Any, tracks: Sequence[Any], post: Any) -> list[Any]:
+    """The model's analysis of each cached track (activations -> shared post-processing)."""
     import torch
 
-    from djstruct.detect.ml import PostConfig, postprocess
+    from djstruct.detect.ml import postprocess
     from djstruct.model import frontend as fe
     from djstruct.model.heads import activations
 
-    scores: dict[float, tuple[list[float], list[float]]] = {t: ([], []) for t in thresholds}
+    out = []
     model.eval()
     with torch.inference_mode():
         for tr in tracks:
             logits = model(torch.from_numpy(tr.mel.astype(np.float32))[None])
             act = {k: v[0].numpy() for k, v in activations(logits).items()}
-            ref = np.asarray(tr.truth["dj_cues"])
-            beat = 60.0 / tr.truth["bpm"] if tr.truth["bpm"] else 0.5
-            for t in thresholds:
-                est = postprocess(act, fe.FPS, tr.truth["duration_s"], fe.loudness_db(tr.mel),
-                                  cfg=PostConfig(boundary_threshold=t))
-                starts = np.asarray([s.start for s in est.sections])
-                for w, acc in ((beat, scores[t][0]), (0.5, scores[t][1])):
-                    acc.append(float(mir_eval.onset.f_measure(ref, starts, window=w)[0]) if len(ref) and len(starts)
-                               else float(len(ref) == len(starts)))
+            out.append(postprocess(act, fe.FPS, tr.truth["duration_s"], fe.loudness_db(tr.mel), path=tr.name,
+                                   cfg=post))
     model.train()
-    best = max(thresholds, key=lambda t: float(np.mean(scores[t][0])) if scores[t][0] else 0.0)
-    fb, f05 = scores[best]
-    return {"f_beat": float(np.mean(fb)) if fb else 0.0, "f_05": float(np.mean(f05)) if f05 else 0.0,
-            "threshold": float(best)}
+    return out
+
+
+def style_agreement(model: Any, train: Sequence[Any], val: Sequence[Any], train_w: Sequence[float],
+                    post: Any) -> tuple[CueStyle, dict[str, float]]:
+    """Fit the DJ's cue style on the model's analyses of ``train`` (threshold tuned on ``val``) and
+    measure its agreement with the DJ's cues on ``val``: F at +-1 beat and +-0.5 s."""
+    exs = [StyleExample(a, tuple(tr.truth["dj_cues"]), float(w))
+           for a, tr, w in zip(track_analyses(model, [*train, *val], post), [*train, *val],
+                               [*train_w, *([1.0] * len(val))], strict=True)]
+    style, f_val = fit_style(exs[: len(train)], exs[len(train):])
+    f05 = [f_beat(ex.cues, pick_cues(style, ex.analysis), 0.5) for ex in exs[len(train):]]
+    return style, {"f_beat": f_val, "f_05": float(np.mean(f05)) if f05 else 0.0, "threshold": style.threshold}
 
 
 def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Path | None = None,
@@ -144,6 +159,7 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
     """Fine-tune (or train from scratch) on the DJ's tracks; writes ``<models_dir>/<name>.pt``."""
     import torch
 
+    from djstruct.detect.ml import PostConfig
     from djstruct.model.losses import total_loss
     from djstruct.model.model import StructureModel, load_checkpoint, save_checkpoint
     from djstruct.model.registry import load_model
@@ -173,6 +189,9 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
     val_idx, tr_idx = order[:n_val], order[n_val:]
     base = load_model(cfg.base)
     model = StructureModel(base.config) if cfg.from_scratch else base.model
+    pp = dict(base.extra.get("postprocess") or {})
+    post = PostConfig(**{k: (tuple(v) if k == "bpm_range" else v) for k, v in pp.items()
+                         if k in PostConfig.__dataclass_fields__})
     model.train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=0.01)
     steps = max(1, math.ceil(len(tr_idx) / cfg.batch_size))
@@ -183,10 +202,36 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
         st = ck.extra["finetune_state"]
         opt.load_state_dict(st["optimizer"])
         start, best, stale, history = int(st["epoch"]), float(st["best"]), int(st["stale"]), list(st["history"])
-    val = [tracks[i] for i in val_idx]
+    train, val = [tracks[i] for i in tr_idx], [tracks[i] for i in val_idx]
     p = weights[tr_idx] / weights[tr_idx].sum()
+
+    def evaluate(epoch: int, loss: float | None) -> None:
+        nonlocal best, stale
+        style, metrics = style_agreement(model, train, val, weights[tr_idx].tolist(), post)
+        row = {"epoch": epoch, "loss": loss, **metrics, "minutes": (time.perf_counter() - t0) / 60.0}
+        history.append(row)
+        if metrics["f_beat"] > best:
+            best, stale = metrics["f_beat"], 0
+            save_checkpoint(out, model, model.config, metrics, extra={
+                "postprocess": asdict(post), "cue_style": style.to_dict(),
+                "finetune": {**asdict(cfg), "epoch": epoch, "n_train": len(tr_idx), "n_val": len(val_idx)}})
+        elif epoch > 0:
+            stale += 1
+        top = max(history, key=lambda r: r["f_beat"])
+        (out_dir / f"{cfg.name}.json").write_text(json.dumps({"metrics": top, "epoch": top["epoch"],
+                                                              "config": asdict(cfg), "history": history},
+                                                             indent=1), encoding="utf-8")
+        if on_epoch is not None:
+            on_epoch(row)
+
+    if start == 0:  # epoch 0: the starting model with the DJ's cue style learnt on top
+        evaluate(0, None)
     epoch = start
     for epoch in range(start + 1, cfg.epochs + 1):
+        if stale >= cfg.patience or (cfg.max_minutes is not None and history
+                                     and history[-1]["minutes"] >= cfg.max_minutes):
+            epoch -= 1
+            break
         erng = np.random.default_rng([cfg.seed, epoch])
         losses = []
         for _ in range(steps):
@@ -199,26 +244,9 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             losses.append(float(loss.detach()))
-        metrics = agreement_f(model, val)
-        row = {"epoch": epoch, "loss": float(np.mean(losses)), **metrics,
-               "minutes": (time.perf_counter() - t0) / 60.0}
-        history.append(row)
-        if metrics["f_beat"] > best:
-            best, stale = metrics["f_beat"], 0
-            save_checkpoint(out, model, model.config, metrics, extra={
-                "postprocess": {"boundary_threshold": metrics["threshold"]},
-                "finetune": {**asdict(cfg), "epoch": epoch, "n_train": len(tr_idx), "n_val": len(val_idx)}})
-            (out_dir / f"{cfg.name}.json").write_text(json.dumps({"metrics": metrics, "epoch": epoch,
-                                                                  "config": asdict(cfg), "history": history},
-                                                                 indent=1), encoding="utf-8")
-        else:
-            stale += 1
-        save_checkpoint(last, model, model.config, metrics, extra={"finetune_state": {
+        evaluate(epoch, float(np.mean(losses)))
+        save_checkpoint(last, model, model.config, history[-1], extra={"finetune_state": {
             "optimizer": opt.state_dict(), "epoch": epoch, "best": best, "stale": stale, "history": history}})
-        if on_epoch is not None:
-            on_epoch(row)
-        if stale >= cfg.patience or (cfg.max_minutes is not None and row["minutes"] >= cfg.max_minutes):
-            break
     best_row = max(history, key=lambda r: r["f_beat"]) if history else {}
-    return FinetuneResult(out, {k: float(v) for k, v in best_row.items()}, epoch, time.perf_counter() - t0,
-                          len(tr_idx), len(val_idx))
+    return FinetuneResult(out, {k: float(v) for k, v in best_row.items() if v is not None}, epoch,
+                          time.perf_counter() - t0, len(tr_idx), len(val_idx))

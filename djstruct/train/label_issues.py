@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from djstruct.postprocess.cue_style import downbeat_features, fit_logreg
 from djstruct.train.tiers import TrackCheck
-from djstruct.types import SECTION_LABELS, Analysis
+from djstruct.types import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -53,44 +54,6 @@ class Candidates:
     cue_at: list[float | None]
 
 
-def downbeat_features(down: np.ndarray, analysis: Analysis, beat_s: float) -> np.ndarray:
-    """(n, d) features of each downbeat (times in djstruct's timeline)."""
-    n = len(down)
-    starts = np.array([s.start for s in analysis.sections]) if analysis.sections else np.zeros(0)
-    labels = [s.label for s in analysis.sections]
-    drops = np.asarray(analysis.drops) if analysis.drops else np.zeros(0)
-    bar_s = 4.0 * beat_s
-    feats = []
-    energy = None
-    if analysis.energy is not None and len(analysis.energy.bass):
-        e = analysis.energy
-        energy = (np.asarray(e.bass) + np.asarray(e.mid) + np.asarray(e.high)) / 3.0
-    for i, t in enumerate(down):
-        f = [1.0]
-        j = int(np.argmin(np.abs(starts - t))) if len(starts) else -1
-        at_start = j >= 0 and abs(starts[j] - t) < 0.6 * beat_s
-        f.append(float(at_start))
-        f += [float(at_start and labels[j] == lab) for lab in SECTION_LABELS]
-        cur = int(np.searchsorted(starts, t + 0.6 * beat_s) - 1) if len(starts) else -1
-        f += [float(cur >= 0 and labels[cur] == lab) for lab in SECTION_LABELS]
-        nxt = drops[drops > t + 0.6 * beat_s]
-        bars_to_drop = (nxt[0] - t) / bar_s if len(nxt) else 999.0
-        f += [float(abs(bars_to_drop - k) < 0.3) for k in (1, 2, 4, 8, 16, 32)]
-        since = (t - starts[cur]) / bar_s if cur >= 0 else 999.0
-        f += [float(abs(since - k) < 0.3) for k in (4, 8, 16)]
-        f += [float(i % k == 0) for k in (4, 8, 16, 32)]
-        if energy is not None:
-            k = int(t / analysis.energy.hop_s)  # type: ignore[union-attr]
-            w = max(int(4 * bar_s / analysis.energy.hop_s), 1)  # type: ignore[union-attr]
-            before = energy[max(k - w, 0):k].mean() if k > 0 else 0.0
-            after = energy[k:k + w].mean() if k < len(energy) else 0.0
-            f += [after - before, abs(after - before)]
-        else:
-            f += [0.0, 0.0]
-        feats.append(f)
-    return np.asarray(feats, dtype=np.float64).reshape(n, -1)
-
-
 def build_candidates(check: TrackCheck, analysis: Analysis) -> Candidates:
     item = check.item
     down = item.downbeats
@@ -105,20 +68,6 @@ def build_candidates(check: TrackCheck, analysis: Analysis) -> Candidates:
             y[i] = 1
             cue_at[i] = c.cue.start
     return Candidates(check, downbeat_features(down, analysis, beat_s), y, down, cue_at)
-
-
-def _fit_logreg(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1e-2, iters: int = 30) -> np.ndarray:
-    """Weighted L2 logistic regression by Newton's method; returns coefficients (d,)."""
-    beta = np.zeros(x.shape[1])
-    for _ in range(iters):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ beta, -30, 30)))
-        g = x.T @ (w * (p - y)) + l2 * beta
-        h = (x * (w * p * (1 - p))[:, None]).T @ x + l2 * np.eye(len(beta))
-        step = np.linalg.solve(h, g)
-        beta -= step
-        if np.max(np.abs(step)) < 1e-6:
-            break
-    return beta
 
 
 def out_of_fold_probs(cands: Sequence[Candidates], k: int = 5, seed: int = 0) -> list[np.ndarray]:
@@ -136,7 +85,7 @@ def out_of_fold_probs(cands: Sequence[Candidates], k: int = 5, seed: int = 0) ->
         tw = np.concatenate([np.full(len(c.y), c.check.weight) for c in train])
         pos = max(y.mean(), 1e-3)
         cw = np.where(y == 1, 0.5 / pos, 0.5 / max(1 - pos, 1e-3)) * tw  # balance the classes
-        beta = _fit_logreg(x, y, cw)
+        beta = fit_logreg(x, y, cw)
         for i in fold:
             out[i] = 1.0 / (1.0 + np.exp(-np.clip(cands[i].x @ beta, -30, 30)))
     return out

@@ -1,0 +1,97 @@
+"""A DJ's cue style learnt over structure analyses (synthetic arrangements, pure numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from djstruct.cues.plan import load_layout, plan_cues
+from djstruct.postprocess.cue_style import CueStyle, StyleExample, f_beat, fit_style, pick, pick_cues
+from djstruct.types import Analysis, Section
+
+BPM = 128.0
+BAR = 240.0 / BPM
+
+
+def arrangement(rng: np.random.Generator, path: str = "t") -> Analysis:
+    """An EDM-like arrangement with random section lengths (bars) and one or two drops."""
+    parts = [("intro", int(rng.choice([8, 16, 32])))]
+    for _ in range(int(rng.integers(1, 3))):
+        parts += [("breakdown", int(rng.choice([8, 16, 32]))), ("buildup", int(rng.choice([8, 16]))),
+                  ("drop", int(rng.choice([16, 32])))]
+    parts.append(("outro", int(rng.choice([8, 16]))))
+    offset = float(rng.uniform(0.0, 1.0))
+    t, sections = offset, []
+    for label, bars in parts:
+        sections.append(Section(t, t + bars * BAR, label))
+        t += bars * BAR
+    n_bars = sum(b for _, b in parts)
+    down = tuple(offset + i * BAR for i in range(n_bars))
+    beats = tuple(offset + i * BAR / 4 for i in range(4 * n_bars))
+    drops = tuple(s.start for s in sections if s.label == "drop")
+    return Analysis(path, t + 1.0, BPM, beats, down, tuple(sections), drops, None, "ml")
+
+
+def pre_drop_16(a: Analysis) -> tuple[float, ...]:
+    cues = []
+    for d in a.drops:
+        if d - 16 * BAR >= a.downbeats[0] - 1e-6:
+            cues.append(d - 16 * BAR)
+        cues.append(d)
+    return tuple(cues)
+
+
+def every_section(a: Analysis) -> tuple[float, ...]:
+    return tuple(s.start for s in a.sections if s.label != "breakdown")
+
+
+@pytest.mark.parametrize("style", [pre_drop_16, every_section])
+def test_style_learnt_from_a_few_tracks_holds_on_new_ones(style) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(7)
+    tracks = [arrangement(rng, f"t{i}") for i in range(36)]
+    exs = [StyleExample(a, style(a)) for a in tracks]
+    learnt, f_val = fit_style(exs[:20], exs[20:28])
+    assert f_val > 0.95
+    beat = 60.0 / BPM
+    f_test = [f_beat(ex.cues, pick_cues(learnt, ex.analysis), beat) for ex in exs[28:]]
+    assert np.mean(f_test) > 0.95, f_test
+
+
+def test_pre_drop_style_is_not_the_section_starts() -> None:
+    """The structure alone (a cue at every section start) is far from this DJ's cues."""
+    rng = np.random.default_rng(8)
+    tracks = [arrangement(rng) for _ in range(10)]
+    f = [f_beat(pre_drop_16(a), [s.start for s in a.sections], 60.0 / BPM) for a in tracks]
+    assert np.mean(f) < 0.75
+
+
+def test_pick_keeps_peaks_apart_and_above_threshold() -> None:
+    p = np.array([0.1, 0.9, 0.8, 0.2, 0.7, 0.3, 0.95])
+    assert pick(p, 0.5, 2) == [1, 4, 6]
+    assert pick(p, 0.5, 1) == [1, 2, 4, 6]
+    assert pick(p, 0.99, 1) == []
+
+
+def test_style_round_trip_and_version_check() -> None:
+    s = CueStyle((0.5, -1.0, 2.0), 0.4, 2)
+    assert CueStyle.from_dict(s.to_dict()) == s
+    with pytest.raises(ValueError, match="version"):
+        CueStyle.from_dict({**s.to_dict(), "feature_version": 99})
+
+
+def test_plan_uses_cue_points_and_names_them() -> None:
+    from dataclasses import replace
+
+    a = arrangement(np.random.default_rng(3))
+    bars = [("intro", 16), ("breakdown", 32), ("buildup", 8), ("drop", 16), ("outro", 8)]
+    starts = np.cumsum([0] + [b for _, b in bars]) * BAR
+    sections = tuple(Section(float(s), float(e), lab) for (lab, _), s, e in zip(bars, starts, starts[1:], strict=False))
+    a = replace(a, sections=sections, drops=(sections[3].start,), duration_s=float(starts[-1]),
+                downbeats=tuple(i * BAR for i in range(80)), beats=tuple(i * BAR / 4 for i in range(320)))
+    a = replace(a, cue_points=pre_drop_16(a) + (sections[4].start + 2 * BAR,))
+    plan = plan_cues(a, load_layout("default"))
+    assert [c.cue.start for c in plan.memory] == pytest.approx(sorted(a.cue_points))
+    assert [c.cue.name for c in plan.memory] == ["-16 Drop 1", "Drop 1", "Outro +2"]
+    assert {c.cue.name for c in plan.hot} >= {"Drop 1", "Start"}  # hot cues still follow the layout
+    assert Analysis.from_dict(a.to_dict()).cue_points == pytest.approx(a.cue_points, abs=1e-4)
+    assert "cue_points" not in replace(a, cue_points=()).to_dict()  # old stores read the same
