@@ -4,7 +4,8 @@ Events (beat, downbeat, boundary, drop) use the shift-tolerant weighted BCE of b
 al., 2024): predictions are max-pooled over +-``tol`` frames before being compared with the targets, so
 a peak up to ``tol`` frames off costs (almost) nothing, and negatives within +-2*``tol`` frames of a target
 are ignored (their pooled predictions would include the target's peak). ``pos_weight`` balances the rare
-positives. Energy: MSE of sigmoid outputs; labels: cross-entropy (frames outside sections ignored).
+positives; a ``{head}_known`` (B, T) entry in the batch masks a head where its targets are unknown.
+Energy: MSE of sigmoid outputs; labels: cross-entropy (frames outside sections ignored).
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def total_loss(logits: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], 
     mask = batch["mask"]
     parts: dict[str, torch.Tensor] = {}
     for k in EVENT_HEADS:
-        parts[k] = shift_tolerant_bce(logits[k], batch[k], mask, tol=tolerances[k], pos_weight=pos_weights[k])
+        known = batch.get(f"{k}_known")
+        m = mask if known is None else mask & (known > 0)
+        parts[k] = shift_tolerant_bce(logits[k], batch[k], m, tol=tolerances[k], pos_weight=pos_weights[k])
     m = mask[..., None].to(logits["energy"].dtype)
     parts["energy"] = ((torch.sigmoid(logits["energy"]) - batch["energy"]) ** 2 * m).sum() / (3 * m.sum()).clamp(1)
     lab = batch["label"].masked_fill(~mask, IGNORE)

@@ -120,12 +120,17 @@ def split_indices(n: int, val_fraction: float = 0.1) -> tuple[list[int], list[in
     return [i for i in range(n) if i not in val], val
 
 
+KNOWABLE = ("boundary", "drop")
+
+
 # -- targets --------------------------------------------------------------------------------------
 def frame_targets(truth: dict[str, Any], n_frames: int, fps: float, time_scale: float = 1.0) -> dict[str, np.ndarray]:
     """Frame targets for ``n_frames`` frames at ``fps`` from ground truth whose times are multiplied
     by ``time_scale`` (the time-stretch of the features). Returns float32 (T,) ``beat``,
     ``downbeat``, ``boundary`` (section starts after the first), ``drop``; int64 (T,) ``label``
-    (index into SECTION_LABELS, IGNORE outside every section)."""
+    (index into SECTION_LABELS, IGNORE outside every section); float32 (T,) ``boundary_known`` /
+    ``drop_known``: 0 where the truth lists the head in ``unknown`` (a DJ library's cues are not
+    every section start or drop), so the loss ignores that head on that track."""
 
     def events(times: Sequence[float]) -> np.ndarray:
         y = np.zeros(n_frames, dtype=np.float32)
@@ -141,12 +146,14 @@ def frame_targets(truth: dict[str, Any], n_frames: int, fps: float, time_scale: 
         a = int(round(s["start"] * time_scale * fps))
         b = int(round(s["end"] * time_scale * fps))
         label[max(a, 0): max(min(b, n_frames), 0)] = SECTION_LABELS.index(s["label"])
+    unknown = set(truth.get("unknown", ()))  # heads whose targets this truth does not know
     return {
         "beat": events(truth["beats"]),
         "downbeat": events(truth["downbeats"]),
         "boundary": events([s["start"] for s in secs[1:]]),
         "drop": events(truth.get("drops", [])),
         "label": label,
+        **{f"{k}_known": np.full(n_frames, k not in unknown, dtype=np.float32) for k in KNOWABLE},
     }
 
 
