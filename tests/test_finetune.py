@@ -90,3 +90,32 @@ def test_unwritable_model_dir_and_empty_library(style_library: tuple[Path, Path]
                      '</COLLECTION></DJ_PLAYLISTS>')
     r = CliRunner().invoke(cli, ["train", "--from-library", "--rekordbox-xml", str(empty)])
     assert r.exit_code == 2 and "need at least 2" in r.output
+
+
+def test_library_truth_masks_boundary_and_drop_losses(style_library: tuple[Path, Path]) -> None:
+    """A DJ's cues are not every section start: library tracks train no boundary or drop head."""
+    import numpy as np
+    import torch
+
+    from djstruct.library import LibrarySource
+    from djstruct.model.losses import total_loss
+    from djstruct.model.registry import load_model
+    from djstruct.train.check import check_library
+    from djstruct.train.dataset import collate, frame_targets
+    from djstruct.train.finetune import library_truth
+
+    _, xml = style_library
+    res = check_library([LibrarySource("rekordbox-xml", xml)], Path("/nonexistent.sqlite"), reviewed=set())
+    truth = library_truth(res.checks[0], 200.0)
+    n = int(200.0 * 43.07)
+    tg = frame_targets(truth, n, 43.07)
+    assert tg["boundary"].sum() > 0 and not tg["boundary_known"].any() and not tg["drop_known"].any()
+    synth = frame_targets({**truth, "unknown": []}, n, 43.07)
+    assert synth["boundary_known"].all()
+    ck = load_model("tiny-random")
+    mel = np.zeros((n, 80), dtype=np.float32)
+    batch = collate([(mel, np.zeros((n, 3), dtype=np.float32), tg)])
+    with torch.no_grad():
+        _, parts = total_loss(ck.model(batch["mel"], batch["mask"]), batch, weights=ck.config.loss_weights,
+                              tolerances=ck.config.tolerances, pos_weights=ck.config.pos_weights)
+    assert parts["boundary"] == 0.0 and parts["drop"] == 0.0 and parts["beat"] > 0.0
