@@ -22,7 +22,7 @@ MODEL_DIR_ENV = "DJSTRUCT_MODEL_DIR"
 
 # name -> (file inside WEIGHTS_DIR, sha256)
 SHIPPED: dict[str, tuple[str, str]] = {
-    "default": ("djstruct-mel-v1.pt", "7d7480076ea4e3c5ccf8ac1d29fdc43ca9d38395f5c0e44659f9d78bc9adfc82"),
+    "default": ("djstruct-mel-v2.pt", "1d0fb4ff2512b557b1a1769fc35b7a5239cd46022ca3e43d8ee5f0ec22c1e58f"),
 }
 TINY_SEED = 1234
 

@@ -162,7 +162,7 @@ def frame_targets(truth: dict[str, Any], n_frames: int, fps: float, time_scale: 
 class AugmentConfig:
     """Ranges of the on-the-fly augmentations (all applied to the dB log-mel)."""
 
-    tempo: float = 0.05  # time-stretch factor in [1 - tempo, 1 + tempo]
+    tempo: float = 0.2  # time-stretch factor in [1 - tempo, 1 + tempo]
     pitch_bins: float = 1.5  # frequency shift in mel bins, +-
     gain_db: float = 8.0
     tilt_db: float = 6.0  # EQ tilt across the mel axis, +-
