@@ -119,3 +119,23 @@ def test_library_truth_masks_boundary_and_drop_losses(style_library: tuple[Path,
         _, parts = total_loss(ck.model(batch["mel"], batch["mask"]), batch, weights=ck.config.loss_weights,
                               tolerances=ck.config.tolerances, pos_weights=ck.config.pos_weights)
     assert parts["boundary"] == 0.0 and parts["drop"] == 0.0 and parts["beat"] > 0.0
+
+
+def test_no_cue_style_anywhere_is_a_clear_error(style_library: tuple[Path, Path], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model that finds no downbeats (from scratch, too few epochs) gives no style and no model."""
+    from djstruct.library import LibrarySource
+    from djstruct.train import finetune as ft
+    from djstruct.train.check import check_library
+
+    _, xml = style_library
+    res = check_library([LibrarySource("rekordbox-xml", xml)], Path("/nonexistent.sqlite"), reviewed=set())
+
+    def no_style(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise ValueError("no downbeats to learn a cue style from")
+
+    monkeypatch.setattr(ft, "style_agreement", no_style)
+    with pytest.raises(ModelError, match="no cue style"):
+        ft.finetune(res.checks, ft.FinetuneConfig(name="x", base="tiny-random", epochs=0),
+                    cache_dir=tmp_path / "cache", models_dir=tmp_path / "models")
+    assert not (tmp_path / "models" / "x.pt").exists()

@@ -207,10 +207,14 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
 
     def evaluate(epoch: int, loss: float | None) -> None:
         nonlocal best, stale
-        style, metrics = style_agreement(model, train, val, weights[tr_idx].tolist(), post)
+        try:
+            style, metrics = style_agreement(model, train, val, weights[tr_idx].tolist(), post)
+        except ValueError as e:  # e.g. a model from scratch that finds no downbeats yet
+            log.info("epoch %d: no cue style (%s)", epoch, e)
+            style, metrics = None, {"f_beat": 0.0, "f_05": 0.0, "threshold": 0.0}
         row = {"epoch": epoch, "loss": loss, **metrics, "minutes": (time.perf_counter() - t0) / 60.0}
         history.append(row)
-        if metrics["f_beat"] > best:
+        if style is not None and metrics["f_beat"] > best:
             best, stale = metrics["f_beat"], 0
             save_checkpoint(out, model, model.config, metrics, extra={
                 "postprocess": asdict(post), "cue_style": style.to_dict(),
@@ -247,6 +251,9 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
         evaluate(epoch, float(np.mean(losses)))
         save_checkpoint(last, model, model.config, history[-1], extra={"finetune_state": {
             "optimizer": opt.state_dict(), "epoch": epoch, "best": best, "stale": stale, "history": history}})
+    if best < 0:
+        raise ModelError(out, "no epoch gave a model that finds downbeats in your tracks, so no cue style "
+                              "could be learnt; train longer (--epochs) or start from a trained --base")
     best_row = max(history, key=lambda r: r["f_beat"]) if history else {}
     return FinetuneResult(out, {k: float(v) for k, v in best_row.items() if v is not None}, epoch,
                           time.perf_counter() - t0, len(tr_idx), len(val_idx))
