@@ -1,8 +1,10 @@
 """``djstruct eval --from-library``: how well djstruct's cue plan agrees with the DJ's own cues.
 
 For every harvested track with an analysis: the DJ's clean cues (heuristic flags off, loops and
-load cues excluded) against the cue positions the plan would write (section starts and hot-cue
-points, default layout, snapped to the library grid). F-measure at +-1 beat and at +-0.5 s, per
+load cues excluded) against the memory cues the plan would write (section starts, or with a
+personal model the points its learnt cue style chose; snapped to the library grid; hot cues follow
+the layout's rules, which are the user's choice, so they are left out unless the layout has no
+memory cues). F-measure at +-1 beat and at +-0.5 s, per
 track, per genre (when the library records one), per crate/playlist (Rekordbox XML) and overall.
 """
 
@@ -54,7 +56,7 @@ def library_agreement(sources: Sequence[LibrarySource], store_path: Path | None 
             continue
         ref = np.array([c.cue.start for c in ch.clean_cues])
         plan = plan_cues(a, layout, ch.item.track.grid, ch.item.offset_s)
-        est = np.array([c.cue.start for c in plan.cues])
+        est = np.array([c.cue.start for c in (plan.memory or plan.cues)])
         beat = 60.0 / ch.item.bpm if ch.item.bpm > 0 else 0.5
         genre = str(ch.item.track.extras.get("genre", "") or "-")
         rows.append({"path": str(ch.item.track.path), "genre": genre, "crates": crates.get(ch.item.track.id, []),
