@@ -7,7 +7,10 @@ plus librosa's tempo estimate as an independent third opinion, and prints per tr
 
 - whether ``ml``'s tempo agrees with ``dsp``'s, or with librosa's, up to octaves (x2, x1/2) within 4 %;
 - the share of ``ml`` section starts that sit on one of its own downbeats (must be 1.0);
-- the number of sections each detector found; any error (a crash is a failure).
+- the number of sections each detector found, and how well ``ml``'s section starts agree with
+  ``dsp``'s (F at +-1 bar over the tracks where either finds a boundary; two independent methods
+  agreeing hints at real structure);
+- any error (a crash is a failure).
 """
 
 from __future__ import annotations
@@ -43,12 +46,15 @@ def main() -> None:
     ap.add_argument("--model", default="default")
     args = ap.parse_args()
 
+    import mir_eval
+
     from djstruct.detect.base import analyze_file, get_detector
 
     files = sorted(p for d in args.dirs for p in d.rglob("*") if p.suffix.lower() in SUPPORTED_EXTENSIONS)
     dsp, ml = get_detector("dsp"), get_detector("ml", model=args.model)
     rows, errors, secs = [], 0, {"dsp": 0.0, "ml": 0.0}
-    print(f"{'track':28s} {'dsp':>7s} {'ml':>7s} {'librosa':>7s}  ml=dsp ml=lib dsp=lib  on-down  n_sec dsp/ml")
+    print(f"{'track':28s} {'dsp':>7s} {'ml':>7s} {'librosa':>7s}  ml=dsp ml=lib dsp=lib  on-down  n_sec dsp/ml  "
+          "bounds F")
     for f in files:
         try:
             t0 = time.perf_counter()
@@ -65,21 +71,30 @@ def main() -> None:
         down = np.asarray(m.downbeats)
         starts = [s.start for s in m.sections[1:]]
         on = [bool(len(down) and np.min(np.abs(down - s)) < 0.01) for s in starts]
-        r = {"dsp_ml": same_tempo(m.bpm, a.bpm), "ml_lib": same_tempo(m.bpm, lb), "dsp_lib": same_tempo(a.bpm, lb),
+        bar = 240.0 / (a.bpm or 120.0)
+        ref, est = np.array([s.start for s in a.sections[1:]]), np.array(starts)
+        agree = (None if not (len(ref) or len(est)) else 0.0 if not (len(ref) and len(est))
+                 else float(mir_eval.onset.f_measure(ref, est, window=bar)[0]))  # None: one section each
+        r = {"dsp_ml": same_tempo(m.bpm, a.bpm), "bound": agree, "ml_lib": same_tempo(m.bpm, lb),
+             "dsp_lib": same_tempo(a.bpm, lb),
              "on_down": float(np.mean(on)) if on else 1.0, "n_dsp": len(a.sections), "n_ml": len(m.sections)}
         rows.append(r)
         yn = lambda b: "yes" if b else "no"  # noqa: E731
         print(f"{f.name[:28]:28s} {a.bpm or 0:7.2f} {m.bpm or 0:7.2f} {lb or 0:7.2f}  {yn(r['dsp_ml']):>6s} "
-              f"{yn(r['ml_lib']):>6s} {yn(r['dsp_lib']):>7s}  {r['on_down']:7.2f}  {r['n_dsp']:3d}/{r['n_ml']}")
+              f"{yn(r['ml_lib']):>6s} {yn(r['dsp_lib']):>7s}  {r['on_down']:7.2f}  {r['n_dsp']:3d}/{r['n_ml']:<3d}  "
+              f"{'-' if r['bound'] is None else format(r['bound'], '.2f')}")
     n = len(rows)
     if not n:
         print("no tracks analysed")
         return
     tot = {k: sum(r[k] for r in rows) for k in ("dsp_ml", "ml_lib", "dsp_lib")}
+    bounds = [r["bound"] for r in rows if r["bound"] is not None]
     print(f"\n{n} tracks, {errors} errors. Tempo agreement (octaves allowed, 4 %): ml~dsp {tot['dsp_ml']}/{n}, "
           f"ml~librosa {tot['ml_lib']}/{n}, dsp~librosa {tot['dsp_lib']}/{n}. ml section starts on its downbeats: "
           f"{np.mean([r['on_down'] for r in rows]):.3f}. Mean sections dsp {np.mean([r['n_dsp'] for r in rows]):.1f}, "
-          f"ml {np.mean([r['n_ml'] for r in rows]):.1f}. Time: dsp {secs['dsp']:.0f} s, ml {secs['ml']:.0f} s.")
+          f"ml {np.mean([r['n_ml'] for r in rows]):.1f}; ml~dsp section starts F(1 bar) "
+          f"{np.mean(bounds) if bounds else float('nan'):.3f} over the {len(bounds)} tracks where either found one. "
+          f"Time: dsp {secs['dsp']:.0f} s, ml {secs['ml']:.0f} s.")
 
 
 if __name__ == "__main__":
