@@ -22,7 +22,7 @@ MODEL_DIR_ENV = "DJSTRUCT_MODEL_DIR"
 
 # name -> (file inside WEIGHTS_DIR, sha256)
 SHIPPED: dict[str, tuple[str, str]] = {
-    "default": ("djstruct-mel-v2.pt", "1d0fb4ff2512b557b1a1769fc35b7a5239cd46022ca3e43d8ee5f0ec22c1e58f"),
+    "default": ("djstruct-mel-v3.pt", "8e8e26ce17017514668e7bbc79c2ee36c4d3b31fd616bffce11a71c0cbfdc95d"),
 }
 TINY_SEED = 1234
 

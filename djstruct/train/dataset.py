@@ -169,6 +169,10 @@ class AugmentConfig:
     noise_prob: float = 0.5
     noise_below_db: tuple[float, float] = (30.0, 70.0)  # noise floor below the track's loud level
     comp_prob: float = 0.5
+    timbre_prob: float = 0.8  # a smooth random EQ curve over the mel axis (timbre), +- timbre_db
+    timbre_db: float = 9.0
+    freq_mask_prob: float = 0.5  # SpecAugment-style: up to two bands of <= freq_mask_bins set to the floor
+    freq_mask_bins: int = 10
     min_crop_s: float = 150.0  # crops keep at least 2.5 minutes of context
     max_crop_s: float = 300.0
 
@@ -224,6 +228,17 @@ def augment(track: CachedTrack, rng: np.random.Generator, cfg: AugmentConfig | N
         thr = loud - float(rng.uniform(5.0, 20.0))
         ratio = float(rng.uniform(1.5, 4.0))
         mel = mel - (1.0 - 1.0 / ratio) * np.maximum(frame - thr, 0.0)
+    if cfg.timbre_prob > 0 and rng.random() < cfg.timbre_prob:  # other instruments, other mixes
+        x = np.arange(d, dtype=np.float32) / (d - 1)
+        curve = sum(float(rng.uniform(-1, 1)) * np.cos(np.pi * k * x + float(rng.uniform(0, np.pi)))
+                    for k in (1, 2, 3, 5))
+        mel = mel + (cfg.timbre_db / 2.0) * curve[None, :].astype(np.float32)
+    if cfg.freq_mask_prob > 0 and rng.random() < cfg.freq_mask_prob:
+        floor = float(np.percentile(mel, 1))
+        for _ in range(int(rng.integers(1, 3))):
+            w = int(rng.integers(1, cfg.freq_mask_bins + 1))
+            f0 = int(rng.integers(0, d - w + 1))
+            mel[:, f0:f0 + w] = floor
     if rng.random() < cfg.noise_prob:  # coloured noise added in the power domain
         floor = loud - float(rng.uniform(*cfg.noise_below_db))
         shape = floor + rng.normal(0.0, 3.0, size=(1, d)).astype(np.float32)
