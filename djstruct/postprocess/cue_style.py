@@ -214,11 +214,12 @@ def fit_style(train: Sequence[StyleExample], val: Sequence[StyleExample] = (), *
     x, y, w = stack(train)
     coef = fit_logreg(x, y, w, l2=l2)
     tune = val or train
+    probs = [cue_probs(CueStyle(tuple(coef)), ex.analysis) for ex in tune]  # features once per track
     scores = {}
     for t in THRESHOLDS:
-        style = CueStyle(tuple(coef), t, min_gap_bars)
-        scores[t] = float(np.mean([f_beat(ex.cues, pick_cues(style, ex.analysis),
-                                          60.0 / ex.analysis.bpm if ex.analysis.bpm else 0.5) for ex in tune]))
+        scores[t] = float(np.mean([f_beat(ex.cues, [float(down[i]) for i in pick(p, t, min_gap_bars)],
+                                          60.0 / ex.analysis.bpm if ex.analysis.bpm else 0.5)
+                                   for ex, (down, p) in zip(tune, probs, strict=True)]))
     best = max(THRESHOLDS, key=lambda t: (scores[t], -abs(t - 0.5)))
     if val:
         x, y, w = stack([*train, *val])
