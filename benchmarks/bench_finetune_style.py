@@ -21,10 +21,9 @@ import numpy as np
 
 
 def plan_f(model: str, corpus: Path, style: str) -> float:
-    import mir_eval
-
     from djstruct.cues.plan import load_layout, plan_cues
     from djstruct.detect.base import analyze_file, get_detector
+    from djstruct.postprocess.cue_style import onset_f
     from djstruct.synth.library import style_cues
 
     det = get_detector("ml", model=model)
@@ -33,9 +32,8 @@ def plan_f(model: str, corpus: Path, style: str) -> float:
     for jf in sorted(corpus.glob("*.json")):
         truth = json.loads(jf.read_text())
         a = analyze_file(corpus / truth["file"], det)
-        est = np.unique([c.cue.start for c in plan_cues(a, layout).cues if c.cue.kind == "memory"])
-        ref = np.array([t for t, _ in style_cues(truth, style)])
-        fs.append(float(mir_eval.onset.f_measure(ref, est, window=60.0 / truth["bpm"])[0]) if len(est) else 0.0)
+        est = [c.cue.start for c in plan_cues(a, layout).memory]
+        fs.append(onset_f([t for t, _ in style_cues(truth, style)], est, 60.0 / truth["bpm"]))
     return float(np.mean(fs))
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from djstruct.cues.plan import load_layout, plan_cues
-from djstruct.postprocess.cue_style import CueStyle, StyleExample, f_beat, fit_style, pick, pick_cues
+from djstruct.postprocess.cue_style import CueStyle, StyleExample, fit_style, onset_f, pick, pick_cues
 from djstruct.types import Analysis, Section
 
 BPM = 128.0
@@ -53,7 +53,7 @@ def test_style_learnt_from_a_few_tracks_holds_on_new_ones(style) -> None:  # typ
     learnt, f_val = fit_style(exs[:20], exs[20:28])
     assert f_val > 0.95
     beat = 60.0 / BPM
-    f_test = [f_beat(ex.cues, pick_cues(learnt, ex.analysis), beat) for ex in exs[28:]]
+    f_test = [onset_f(ex.cues, pick_cues(learnt, ex.analysis), beat) for ex in exs[28:]]
     assert np.mean(f_test) > 0.95, f_test
 
 
@@ -61,7 +61,7 @@ def test_pre_drop_style_is_not_the_section_starts() -> None:
     """The structure alone (a cue at every section start) is far from this DJ's cues."""
     rng = np.random.default_rng(8)
     tracks = [arrangement(rng) for _ in range(10)]
-    f = [f_beat(pre_drop_16(a), [s.start for s in a.sections], 60.0 / BPM) for a in tracks]
+    f = [onset_f(pre_drop_16(a), [s.start for s in a.sections], 60.0 / BPM) for a in tracks]
     assert np.mean(f) < 0.75
 
 

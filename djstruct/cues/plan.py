@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -186,7 +187,7 @@ def plan_cues(analysis: Analysis, layout: Layout, library_grid: LibraryGrid | No
 
 
 def _style_points(points: tuple[float, ...], named: list[tuple[float, int, str, str]],
-                  snap: Any) -> list[tuple[float, int, str, str]]:
+                  snap: Callable[[float], tuple[float, int] | None]) -> list[tuple[float, int, str, str]]:
     """Memory cues where a learnt cue style puts them (``Analysis.cue_points``), named after the
     section starting there, else bars before the next drop ("-16 Drop 2"), else bars into the
     section ("Break 1 +8")."""

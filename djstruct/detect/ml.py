@@ -20,6 +20,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -45,6 +46,11 @@ class PostConfig:
     boundary_threshold: float = 0.3
     min_section_bars: int = 4
     boundary_radius_beats: float = 0.5  # look for the boundary peak within +- this around a downbeat
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PostConfig:
+        """From a checkpoint's ``extra["postprocess"]`` (unknown keys ignored)."""
+        return cls(**{k: (tuple(v) if k == "bpm_range" else v) for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
 def _trivial(path: str, duration_s: float, energy: Energy | None, name: str, bpm: float | None = None,
@@ -150,8 +156,7 @@ class MlDetector:
         pp = dict(ck.extra.get("postprocess") or {})
         if boundary_threshold is not None:
             pp["boundary_threshold"] = boundary_threshold
-        self.post = PostConfig(**{k: (tuple(v) if k == "bpm_range" else v) for k, v in pp.items()
-                                  if k in PostConfig.__dataclass_fields__})
+        self.post = PostConfig.from_dict(pp)
         self.style: CueStyle | None = None
         if ck.extra.get("cue_style"):
             try:

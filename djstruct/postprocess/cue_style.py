@@ -170,14 +170,15 @@ def cue_labels(down: np.ndarray, cues: Sequence[float], beat_s: float) -> np.nda
     return y
 
 
-def f_beat(ref: Sequence[float], est: Sequence[float], beat_s: float) -> float:
-    """Onset F-measure at +-1 beat (1 when both are empty)."""
+def onset_f(ref: Sequence[float], est: Sequence[float], window: float) -> float:
+    """Onset F-measure of cue times ``est`` against ``ref`` within +-``window`` s (1 when both are
+    empty, 0 when one is)."""
     import mir_eval
 
     r, e = np.sort(np.asarray(ref, dtype=float)), np.unique(np.asarray(est, dtype=float))
     if len(r) == 0 or len(e) == 0:
         return float(len(r) == len(e))
-    return float(mir_eval.onset.f_measure(r, e, window=beat_s)[0])
+    return float(mir_eval.onset.f_measure(r, e, window=window)[0])
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ def fit_style(train: Sequence[StyleExample], val: Sequence[StyleExample] = (), *
     probs = [cue_probs(CueStyle(tuple(coef)), ex.analysis) for ex in tune]  # features once per track
     scores = {}
     for t in THRESHOLDS:
-        scores[t] = float(np.mean([f_beat(ex.cues, [float(down[i]) for i in pick(p, t, min_gap_bars)],
+        scores[t] = float(np.mean([onset_f(ex.cues, [float(down[i]) for i in pick(p, t, min_gap_bars)],
                                           60.0 / ex.analysis.bpm if ex.analysis.bpm else 0.5)
                                    for ex, (down, p) in zip(tune, probs, strict=True)]))
     best = max(THRESHOLDS, key=lambda t: (scores[t], -abs(t - 0.5)))

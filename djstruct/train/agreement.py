@@ -4,8 +4,8 @@ For every harvested track with an analysis: the DJ's clean cues (heuristic flags
 load cues excluded) against the memory cues the plan would write (section starts, or with a
 personal model the points its learnt cue style chose; snapped to the library grid; hot cues follow
 the layout's rules, which are the user's choice, so they are left out unless the layout has no
-memory cues). F-measure at +-1 beat and at +-0.5 s, per
-track, per genre (when the library records one), per crate/playlist (Rekordbox XML) and overall.
+memory cues). F-measure at +-1 beat and at +-0.5 s, per track, per genre (when the library records
+one), per crate/playlist (Rekordbox XML) and overall.
 """
 
 from __future__ import annotations
@@ -17,22 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from djstruct.library import LibrarySource
+from djstruct.postprocess.cue_style import onset_f
 
 
 @dataclass(frozen=True)
 class Agreement:
     groups: dict[str, dict[str, float]]  # group -> {"tracks", "f_beat", "f_05"}
     tracks: list[dict[str, object]]
-
-
-def _f(ref: np.ndarray, est: np.ndarray, window: float) -> float:
-    import mir_eval
-
-    if len(ref) == 0 and len(est) == 0:
-        return 1.0
-    if len(ref) == 0 or len(est) == 0:
-        return 0.0
-    return float(mir_eval.onset.f_measure(np.sort(ref), np.unique(est), window=window)[0])
 
 
 def library_agreement(sources: Sequence[LibrarySource], store_path: Path | None = None,
@@ -60,7 +51,7 @@ def library_agreement(sources: Sequence[LibrarySource], store_path: Path | None 
         beat = 60.0 / ch.item.bpm if ch.item.bpm > 0 else 0.5
         genre = str(ch.item.track.extras.get("genre", "") or "-")
         rows.append({"path": str(ch.item.track.path), "genre": genre, "crates": crates.get(ch.item.track.id, []),
-                     "f_beat": _f(ref, est, beat), "f_05": _f(ref, est, 0.5)})
+                     "f_beat": onset_f(ref, est, beat), "f_05": onset_f(ref, est, 0.5)})
     groups: dict[str, list[dict[str, object]]] = {"all": rows}
     for r in rows:
         groups.setdefault(f"genre: {r['genre']}", []).append(r)

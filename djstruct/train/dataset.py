@@ -120,10 +120,10 @@ def split_indices(n: int, val_fraction: float = 0.1) -> tuple[list[int], list[in
     return [i for i in range(n) if i not in val], val
 
 
-KNOWABLE = ("boundary", "drop")
-
-
 # -- targets --------------------------------------------------------------------------------------
+KNOWABLE = ("boundary", "drop")  # heads a truth may mark as "unknown" (masked in the loss)
+
+
 def frame_targets(truth: dict[str, Any], n_frames: int, fps: float, time_scale: float = 1.0) -> dict[str, np.ndarray]:
     """Frame targets for ``n_frames`` frames at ``fps`` from ground truth whose times are multiplied
     by ``time_scale`` (the time-stretch of the features). Returns float32 (T,) ``beat``,

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from djstruct.errors import ConfigError, ModelError
-from djstruct.postprocess.cue_style import CueStyle, StyleExample, f_beat, fit_style, pick_cues
+from djstruct.postprocess.cue_style import CueStyle, StyleExample, fit_style, onset_f, pick_cues
 from djstruct.train.tiers import TrackCheck
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def style_agreement(model: Any, train: Sequence[Any], val: Sequence[Any], train_
            for a, tr, w in zip(track_analyses(model, [*train, *val], post), [*train, *val],
                                [*train_w, *([1.0] * len(val))], strict=True)]
     style, f_val = fit_style(exs[: len(train)], exs[len(train):])
-    f05 = [f_beat(ex.cues, pick_cues(style, ex.analysis), 0.5) for ex in exs[len(train):]]
+    f05 = [onset_f(ex.cues, pick_cues(style, ex.analysis), 0.5) for ex in exs[len(train):]]
     return style, {"f_beat": f_val, "f_05": float(np.mean(f05)) if f05 else 0.0, "threshold": style.threshold}
 
 
@@ -189,9 +189,7 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
     val_idx, tr_idx = order[:n_val], order[n_val:]
     base = load_model(cfg.base)
     model = StructureModel(base.config) if cfg.from_scratch else base.model
-    pp = dict(base.extra.get("postprocess") or {})
-    post = PostConfig(**{k: (tuple(v) if k == "bpm_range" else v) for k, v in pp.items()
-                         if k in PostConfig.__dataclass_fields__})
+    post = PostConfig.from_dict(base.extra.get("postprocess") or {})
     model.train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=0.01)
     steps = max(1, math.ceil(len(tr_idx) / cfg.batch_size))

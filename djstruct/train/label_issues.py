@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from djstruct.postprocess.cue_style import downbeat_features, fit_logreg
+from djstruct.postprocess.cue_style import balanced_weights, downbeat_features, fit_logreg
 from djstruct.train.tiers import TrackCheck
 from djstruct.types import Analysis
 
@@ -83,9 +83,7 @@ def out_of_fold_probs(cands: Sequence[Candidates], k: int = 5, seed: int = 0) ->
         x = np.concatenate([c.x for c in train])
         y = np.concatenate([c.y for c in train]).astype(np.float64)
         tw = np.concatenate([np.full(len(c.y), c.check.weight) for c in train])
-        pos = max(y.mean(), 1e-3)
-        cw = np.where(y == 1, 0.5 / pos, 0.5 / max(1 - pos, 1e-3)) * tw  # balance the classes
-        beta = fit_logreg(x, y, cw)
+        beta = fit_logreg(x, y, balanced_weights(y, tw))
         for i in fold:
             out[i] = 1.0 / (1.0 + np.exp(-np.clip(cands[i].x @ beta, -30, 30)))
     return out
