@@ -44,7 +44,7 @@ def test_analyze_json_lines_and_failures(short_corpus: Path, tmp_path: Path) -> 
     for key in ("path", "duration_s", "bpm", "beats", "downbeats", "sections", "drops", "energy", "detector"):
         assert key in d
     assert set(d["energy"]) >= {"hop_s", "bass", "mid", "high"}
-    assert d["detector"] == "dsp"
+    assert d["detector"] == "ml"
 
 
 def test_analyze_summary(short_corpus: Path) -> None:
@@ -62,7 +62,7 @@ def test_eval_json(short_corpus: Path) -> None:
     r = run("eval", "--json", str(short_corpus))
     assert r.exit_code == 0
     rep = json.loads(r.stdout)
-    assert rep["detector"] == "dsp" and len(rep["tracks"]) == 3
+    assert rep["detector"] == "ml" and len(rep["tracks"]) == 3
     assert rep["overall"]["bpm_acc1"] == 1.0
 
 

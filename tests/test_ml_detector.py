@@ -45,7 +45,7 @@ def test_ml_detector_tiny_random(short_track) -> None:
     audio, _ = short_track
     det = get_detector("ml", model="tiny-random", device="cpu")
     assert det.name == "ml" and det.sample_rate_hz == 22050 and det.batched
-    assert len(det.version) == 12
+    assert len(det.version) == 15 and det.version.endswith(".p2")
     a = det.analyze(audio)
     _check_analysis(a)
     # a batch of different lengths comes back in order, the same as one by one
@@ -78,6 +78,50 @@ def test_postprocess_on_ideal_activations(short_track) -> None:
     m = score_track(truth, est)
     assert m["bpm_acc1"] == 1.0 and m["beat_f"] > 0.95 and m["downbeat_f"] > 0.95
     assert m["boundary_f05"] > 0.9 and m["label_acc"] > 0.9 and m["drop_f"] == 1.0
+
+
+def test_postprocess_embedding_novelty_finds_sections_the_head_misses(short_track) -> None:
+    """With a silent boundary head, a change in the embedding alone places the section starts
+    (on real music the head often stays quiet where the sound changes); a drop split in two by a
+    strong change stays two sections but one drop."""
+    from dataclasses import replace
+
+    from djstruct.detect.ml import PostConfig, postprocess
+    from djstruct.evaluate import score_track
+    from djstruct.model import frontend as fe
+    from djstruct.train.dataset import frame_targets, to_model_rate
+
+    audio, truth = short_track
+    mel = fe.log_mel(to_model_rate(audio.samples, audio.sample_rate_hz)).numpy()
+    t = frame_targets(truth, len(mel), fe.FPS)
+    smooth = np.array([0.3, 1.0, 0.3])
+    act = {k: np.convolve(t[k], smooth, mode="same") for k in ("beat", "downbeat", "drop")}
+    act["boundary"] = np.zeros(len(mel))
+    lab = np.where(t["label"] < 0, 0, t["label"])
+    act["label"] = np.eye(5)[lab]
+    act["energy"] = fe.band_energy_from_mel(mel)
+    section = np.zeros(len(mel), dtype=np.int64)
+    for k, s in enumerate(truth["sections"]):
+        section[int(s["start"] * fe.FPS):] = k
+    act["embedding"] = np.eye(100)[section]  # one direction per section
+    loud = fe.loudness_db(mel)
+    head_only = postprocess(act, fe.FPS, audio.duration_s, loud, cfg=PostConfig(novelty_weight=0.0))
+    assert len(head_only.sections) == 1
+    m = score_track(truth, postprocess(act, fe.FPS, audio.duration_s, loud))
+    assert m["boundary_f05"] > 0.9 and m["label_acc"] > 0.9 and m["drop_f"] == 1.0
+
+    # label the second drop's second half "drop" too, after a strong embedding change
+    first_drop = [s for s in truth["sections"] if s["label"] == "drop"][0]
+    mid = 0.5 * (first_drop["start"] + first_drop["end"])
+    split = section.copy()
+    split[int(mid * fe.FPS): int(first_drop["end"] * fe.FPS)] = 99
+    act["embedding"] = np.eye(100)[split]
+    est = postprocess(act, fe.FPS, audio.duration_s, loud)
+    drops = [s for s in est.sections if s.label == "drop"]
+    assert len(drops) == len(truth["drops"]) + 1
+    assert est.drops == pytest.approx(truth["drops"], abs=0.1)
+    merged = postprocess(act, fe.FPS, audio.duration_s, loud, cfg=replace(PostConfig(), keep_same_label=1.1))
+    assert len([s for s in merged.sections if s.label == "drop"]) == len(truth["drops"])
 
 
 def test_feature_cache_is_reused(cached, monkeypatch) -> None:

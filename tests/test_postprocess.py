@@ -70,6 +70,30 @@ def test_block_novelty_peaks_at_change() -> None:
     assert int(np.argmax(nov)) == 16
 
 
+def test_cosine_novelty_peaks_at_change_of_direction_not_of_scale() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=8), rng.normal(size=8)
+    feats = np.concatenate([np.tile(a, (12, 1)), np.tile(b, (12, 1)), 3.0 * np.tile(b, (12, 1))])
+    feats += 0.01 * rng.normal(size=feats.shape)
+    nov = secmod.cosine_novelty(feats, 4)
+    assert nov.shape == (36,) and nov[0] == 0.0
+    assert int(np.argmax(nov)) == 12
+    assert nov[24] < 0.01 * nov[12]  # louder, same direction: no change
+    ref = 1.0 - a @ b / (np.linalg.norm(a) * np.linalg.norm(b))
+    assert nov[12] == pytest.approx(ref, abs=0.02)
+    # shorter blocks at the edges, and degenerate inputs
+    assert np.all(np.isfinite(secmod.cosine_novelty(np.zeros((5, 3)), 4)))
+    assert secmod.cosine_novelty(np.ones((1, 3)), 4).tolist() == [0.0]
+
+
+def test_sections_keep_strong_boundaries_between_same_labels() -> None:
+    bounds = np.array([0.0, 10.0, 20.0, 30.0])
+    labels = ["drop", "drop", "outro"]
+    assert len(sections_from_bounds(bounds, labels, merge_same=True)) == 2
+    kept = sections_from_bounds(bounds, labels, merge_same=True, keep=[True, False])
+    assert [(s.start, s.label) for s in kept] == [(0.0, "drop"), (10.0, "drop"), (20.0, "outro")]
+
+
 def test_pick_boundaries_min_distance_and_threshold() -> None:
     score = np.zeros(64)
     score[[8, 9, 24, 40, 41, 56]] = [1.0, 0.9, 0.8, 0.2, 0.7, 0.6]

@@ -146,8 +146,9 @@ def test_sigkill_midway_then_resume(short_corpus: Path, tmp_path: Path) -> None:
         shutil.copy(src[i % 3], lib / f"{i}{src[i % 3].suffix}")
     store = tmp_path / "store.sqlite"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # dsp: one stored result per track (the batched ml detector stores a batch at a time)
     proc = subprocess.Popen([sys.executable, "-m", "djstruct.cli.main", "scan", str(lib), "--store", str(store),
-                             "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             "--workers", "1", "--detector", "dsp"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     from djstruct.store import Store
 
@@ -169,7 +170,7 @@ def test_sigkill_midway_then_resume(short_corpus: Path, tmp_path: Path) -> None:
     with Store.open(store) as st:
         rows = {p.name: st.get_row(p) for p in lib.iterdir()}
         stamps = {name: row.analyzed_at for name, row in rows.items() if row and row.has_analysis}
-    r = run("scan", str(lib), "--store", str(store))
+    r = run("scan", str(lib), "--store", str(store), "--detector", "dsp")
     assert r.exit_code == 0, r.output
     with Store.open(store) as st:
         for name, at in stamps.items():  # nothing finished before the kill is analysed again

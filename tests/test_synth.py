@@ -151,6 +151,35 @@ def test_plans_full_length() -> None:
     assert variation > 100
 
 
+def test_variety_varies_sound_not_structure() -> None:
+    changed = shifted = 0
+    def plan(i: int, variety: float):  # noqa: ANN202 - local helper
+        rng = np.random.default_rng(np.random.SeedSequence([5, i]).spawn(2)[0])
+        return plan_arrangement(rng, genre_for(5, i), variety=variety)
+
+    for i in range(12):
+        base, same, varied = plan(i, 0.0), plan(i, 0.0), plan(i, 1.0)
+        assert base == same
+        assert varied.truth(1.0) == base.truth(1.0)  # same sections, beats and drops: only the sound moves
+        for sec, vsec in zip(base.sections, varied.sections, strict=True):
+            first = varied.bars[vsec.start_bar].layers
+            changed += first != base.bars[sec.start_bar].layers
+            shifted += vsec.chord_shift != 0
+            if sec.label == "drop":
+                assert {"kick", "bass"} <= first
+            if sec.label == "buildup":
+                assert first & {"roll", "riser"}
+    assert changed > 30 and shifted > 5
+
+
+def test_varied_track_keeps_gaps_and_drops() -> None:
+    audio, truth = render_track(5, 2, short=True, variety=1.0)
+    plain = render_track(5, 2, short=True)[1]
+    assert {k: v for k, v in truth.items() if k != "duration_s"} == {
+        k: v for k, v in plain.items() if k != "duration_s"}  # the decay tail is drawn after the sections
+    test_gap_before_each_drop({0: (audio, truth)})
+
+
 def test_corpus(tmp_path: Path) -> None:
     calls: list[tuple] = []
     paths = render_corpus(tmp_path, 2, seed=9, formats=["wav"], workers=2,

@@ -18,7 +18,8 @@ from djstruct.types import Analysis
 @click.command("analyze")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input line on stdout.")
-@click.option("--detector", "detector_name", default=None, help="Detector: dsp (default) or ml.")
+@click.option("--detector", "detector_name", default=None,
+              help="Detector: ml (default, the trained model) or dsp (no model).")
 @model_option
 @click.option("--max-duration", type=float, default=1800.0, show_default=True,
               help="Refuse files longer than this many seconds (DJ mixes).")

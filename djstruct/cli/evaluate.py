@@ -35,7 +35,7 @@ COLUMNS = [
 @click.option("--from-library", "from_library", is_flag=True,
               help="Compare the cue plan with the DJ's own cues in the library instead (FOLDER... = library).")
 @click.option("--layout", default="default", show_default=True, help="Cue layout for --from-library.")
-@click.option("--detector", "detector_name", default=None, help="Detector to evaluate: dsp (default) or ml.")
+@click.option("--detector", "detector_name", default=None, help="Detector to evaluate: ml (default) or dsp.")
 @model_option
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 def eval_cmd(folders, rekordbox_xml, rekordbox_db, crate, store, from_library, layout, detector_name,

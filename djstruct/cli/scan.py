@@ -25,7 +25,8 @@ from djstruct.cli.common import (
 
 @click.command("scan")
 @library_options
-@click.option("--detector", "detector_name", default=None, help="Detector: dsp (default) or ml.")
+@click.option("--detector", "detector_name", default=None,
+              help="Detector: ml (default, the trained model) or dsp (no model).")
 @model_option
 @click.option("--workers", type=click.IntRange(1, 256), default=2, show_default=True,
               help="Worker processes for decoding (and per-track detection).")
@@ -41,6 +42,7 @@ def scan(folders, rekordbox_xml, rekordbox_db, crate, store, detector_name, mode
 
     Exit codes: 0 all fine, 1 some tracks failed (listed), 2 usage error, 3 another run holds
     the lock."""
+    from djstruct.detect.base import default_detector_name
     from djstruct.scan import ScanConfig, ScanEvent, run_scan
 
     root = logging.getLogger("djstruct")
@@ -59,7 +61,7 @@ def scan(folders, rekordbox_xml, rekordbox_db, crate, store, detector_name, mode
     detector_name, options = detector_choice(detector_name, model_name)
     if device != "auto":
         options["device"] = device
-    if (detector_name or "dsp") == "ml":
+    if (detector_name or default_detector_name()) == "ml":
         options["batch_size"] = batch_size
     cfg = ScanConfig(tuple(sources), store, detector_name, options, workers, batch_size, limit, force)
     log = logging.getLogger("djstruct.scan")

@@ -19,7 +19,9 @@ from djstruct.errors import DjstructError
               help="Comma-separated formats to cycle through (default: all: "
                    "wav,flac,aiff,mp3,mp3-noxing,ogg,opus,m4a,m4a-alac).")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
-def synth(out_dir: Path, n: int, seed: int, formats: str | None, workers: int) -> None:
+@click.option("--variety", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
+              help="Share of tracks whose sections vary their sound (layers lost or gained, chords moved).")
+def synth(out_dir: Path, n: int, seed: int, formats: str | None, workers: int, variety: float) -> None:
     """Render N synthetic EDM tracks into OUT_DIR, each beside its NAME.json ground truth."""
     from djstruct.synth import render_corpus
     from djstruct.synth.encode import FORMATS
@@ -34,7 +36,7 @@ def synth(out_dir: Path, n: int, seed: int, formats: str | None, workers: int) -
         with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=True) as bar:
             task = bar.add_task("render", total=n)
-            paths = render_corpus(out_dir, n, seed, formats=fmts, workers=workers,
+            paths = render_corpus(out_dir, n, seed, formats=fmts, workers=workers, variety=variety,
                                   progress=lambda *_: bar.advance(task))
     except DjstructError as e:
         fail(str(e))

@@ -37,10 +37,12 @@ from djstruct.errors import DjstructError
 @click.option("--threads", type=click.IntRange(0, 256), default=1, show_default=True,
               help="torch CPU threads (0: torch's default).")
 @click.option("--max-minutes", type=float, default=None, help="Stop after the epoch that passes this budget.")
+@click.option("--variety", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
+              help="--synthetic: share of tracks whose sections vary their sound (see `djstruct synth`).")
 def train(folders: tuple[Path, ...], from_library: bool, rekordbox_xml: Path | None, rekordbox_db: str | None,
           crate: str | None, name: str | None, base: str, from_scratch: bool, n_tracks: int | None, epochs: int,
           seed: int, out_path: Path | None, resume: bool, cache_dir: Path | None, batch_size: int, lr: float,
-          threads: int, max_minutes: float | None) -> None:
+          threads: int, max_minutes: float | None, variety: float) -> None:
     """Train the structure model on N synthetic tracks (features cached, so a second run renders
     nothing), or with --from-library fine-tune it to the cues the DJ placed. Never writes to the
     library."""
@@ -61,7 +63,7 @@ def train(folders: tuple[Path, ...], from_library: bool, rekordbox_xml: Path | N
     from djstruct.train.loop import train as run_training
 
     cfg = TrainConfig(n_tracks=n_tracks, seed=seed, epochs=epochs, batch_size=batch_size, lr=lr,
-                      threads=threads, max_minutes=max_minutes)
+                      threads=threads, max_minutes=max_minutes, variety=variety)
     target = out_path or models_dir() / f"synthetic-{seed}.pt"
     try:
         res = run_training(cfg, target, cache_dir, resume=resume, console=err)

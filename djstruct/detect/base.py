@@ -53,7 +53,8 @@ def available() -> list[str]:
 
 
 def default_detector_name() -> str:
-    return "dsp"
+    """``ml`` (the shipped model); ``dsp`` is the weight-free fallback (``--detector dsp``)."""
+    return "ml"
 
 
 def get_detector(name: str | None = None, **options: object) -> Detector:

@@ -34,6 +34,7 @@ from djstruct.types import Analysis, Audio, Energy, Section
 
 log = logging.getLogger(__name__)
 
+POST_REVISION = 2  # bump when post-processing changes results, so stored analyses are redone
 ENERGY_DECIMATE = 4  # energy at 43.07 / 4 = 10.8 Hz (the dsp detector's rate)
 MIN_SAMPLES = 4096
 
@@ -46,6 +47,9 @@ class PostConfig:
     boundary_threshold: float = 0.3
     min_section_bars: int = 4
     boundary_radius_beats: float = 0.5  # look for the boundary peak within +- this around a downbeat
+    novelty_bars: int = 4  # embedding novelty: compare the mean embedding of this many bars before/after
+    novelty_weight: float = 1.0  # 0 = boundary head only
+    keep_same_label: float = 0.5  # a boundary scoring this much stays even between two same-label sections
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PostConfig:
@@ -69,6 +73,15 @@ def _max_around(act: np.ndarray, times_s: np.ndarray, fps: float, radius_frames:
     idx = np.round(np.asarray(times_s) * fps).astype(np.int64)
     win = np.clip(idx[:, None] + np.arange(-radius_frames, radius_frames + 1)[None, :], 0, len(act) - 1)
     return act[win].max(axis=1)
+
+
+def _embedding_novelty(emb: np.ndarray, fps: float, bar_starts: np.ndarray, end_s: float, width: int) -> np.ndarray:
+    """Per-bar novelty (n_bars,) in [0, 1]: cosine novelty of the bars' mean embeddings over
+    ``width`` bars, divided by the track's largest (so the strongest change in a track scores 1)."""
+    feats = secmod.aggregate(np.asarray(emb, dtype=np.float64), fps, np.append(bar_starts, end_s))
+    nov = secmod.cosine_novelty(feats, width)
+    top = float(nov.max()) if len(nov) else 0.0
+    return nov / top if top > 1e-6 else nov
 
 
 def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudness_db: np.ndarray, *,
@@ -107,13 +120,18 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
     edges = edges[:-1]  # bar starts
     radius = max(1, int(round(cfg.boundary_radius_beats * period * fps)))
     bscore = _max_around(act["boundary"].astype(np.float64), edges, fps, radius)
+    if cfg.novelty_weight > 0 and act.get("embedding") is not None and len(edges) > 1:
+        bscore = np.maximum(bscore, cfg.novelty_weight * _embedding_novelty(act["embedding"], fps, edges, end_s,
+                                                                            cfg.novelty_bars))
     n_bars = len(edges)
     score = bscore * secmod.phrase_weight(n_bars, secmod.best_phrase_offset(bscore))
     bars = secmod.pick_boundaries(score, threshold=cfg.boundary_threshold, min_bars=cfg.min_section_bars)
     bounds = np.array([edges[0]] + [edges[i] for i in bars] + [end_s])
     labels = labels_from_probs(act["label"], fps, bounds)
-    sections = sections_from_bounds(bounds, labels, merge_same=True)
-    drops = tuple(s.start for s in sections if s.label == "drop")
+    sections = sections_from_bounds(bounds, labels, merge_same=True,
+                                    keep=[score[i] >= cfg.keep_same_label for i in bars])
+    drops = tuple(s.start for k, s in enumerate(sections)
+                  if s.label == "drop" and (k == 0 or sections[k - 1].label != "drop"))
     contrast = float(np.mean([score[i] for i in bars])) if bars else 0.0
     analysis = Analysis(
         path=path, duration_s=duration_s, bpm=g.bpm,
@@ -148,10 +166,13 @@ class MlDetector:
         from djstruct.model.registry import load_model
 
         self.device = _pick_device(device)
-        ck = load_model(model)
+        try:
+            ck = load_model(model)
+        except ModelError as e:
+            raise ModelError(e.path, f"{e.reason} (`--detector dsp` analyses without a model)") from e
         self.model_name = model
         self.model = ck.model.to(self.device).eval()
-        self.version = ck.sha256[:12]
+        self.version = f"{ck.sha256[:12]}.p{POST_REVISION}"  # weights + post-processing revision
         self.batch_size = max(1, int(batch_size))
         pp = dict(ck.extra.get("postprocess") or {})
         if boundary_threshold is not None:
@@ -214,7 +235,7 @@ class MlDetector:
     def activations(self, waves: Sequence[np.ndarray]) -> list[dict[str, np.ndarray]]:
         """Model activations for mono 22050 Hz waveforms, each cropped to its own frame count; dicts
         with ``beat``, ``downbeat``, ``boundary``, ``drop`` (T,), ``energy`` (T, 3), ``label`` (T, 5),
-        ``loudness_db`` (T,)."""
+        ``embedding`` (T, d_model), ``loudness_db`` (T,)."""
         import torch
 
         from djstruct.model import frontend as fe
@@ -226,9 +247,9 @@ class MlDetector:
             x, mask = x.to(self.device), mask.to(self.device)
             if self.device.startswith("cuda"):
                 with torch.autocast("cuda", dtype=torch.bfloat16):
-                    logits = self.model(x, mask)
+                    logits = self.model(x, mask, with_embedding=True)
             else:
-                logits = self.model(x, mask)
+                logits = self.model(x, mask, with_embedding=True)
             act = {k: v.float().cpu().numpy() for k, v in activations(logits).items()}
         res = []
         for i, w in enumerate(waves):

@@ -34,7 +34,10 @@ class Heads(nn.Module):
 
 
 def activations(logits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Probabilities from logits: sigmoid for events and energy, softmax over labels."""
+    """Probabilities from logits: sigmoid for events and energy, softmax over labels; an
+    ``embedding`` (``model(..., with_embedding=True)``) passes through."""
     out = {k: torch.sigmoid(logits[k]) for k in (*EVENT_HEADS, "energy")}
     out["label"] = torch.softmax(logits["label"], dim=-1)
+    if "embedding" in logits:
+        out["embedding"] = logits["embedding"]
     return out

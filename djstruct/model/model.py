@@ -127,13 +127,19 @@ class StructureModel(nn.Module):
             x = fe.log_mel(x)
         return x, mask
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, *,
+                with_embedding: bool = False) -> dict[str, torch.Tensor]:
+        """Logits per head; ``with_embedding`` adds ``"embedding"``: the encoder's fused features
+        (B, T, d_model) that the structure heads read (used for embedding novelty)."""
         n_frames = x.shape[1] if self.backbone.input_kind == "mel" else fe.n_frames_for(x.shape[-1])
         if mask is None:
             mask = torch.ones(x.shape[0], n_frames, dtype=torch.bool, device=x.device)
         h = self.backbone(x, n_frames, mask)
         local, fused = self.encoder(h, mask)
-        return self.heads(local, fused)
+        out = self.heads(local, fused)
+        if with_embedding:
+            out["embedding"] = fused
+        return out
 
 
 # -- checkpoints ----------------------------------------------------------------------------------

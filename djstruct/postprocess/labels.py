@@ -6,6 +6,7 @@ frame-wise label probabilities (the trained model). Both end in :func:`sections_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,12 +84,15 @@ def labels_from_probs(probs: np.ndarray, fps: float, bounds_s: np.ndarray) -> li
     return out
 
 
-def sections_from_bounds(bounds_s: np.ndarray, labels: list[str], *, merge_same: bool = False) -> list[Section]:
+def sections_from_bounds(bounds_s: np.ndarray, labels: list[str], *, merge_same: bool = False,
+                         keep: Sequence[bool] | None = None) -> list[Section]:
     """Sections from ascending boundary times (n+1,) and n labels; optionally merge neighbours
-    that carry the same label."""
+    that carry the same label, except at the inner boundaries ``bounds_s[i + 1]`` whose ``keep[i]``
+    is true (a strong change inside, say, one long drop)."""
     secs: list[Section] = []
-    for a, b, lab in zip(bounds_s[:-1], bounds_s[1:], labels, strict=True):
-        if merge_same and secs and secs[-1].label == lab:
+    for i, (a, b, lab) in enumerate(zip(bounds_s[:-1], bounds_s[1:], labels, strict=True)):
+        kept = keep is not None and i > 0 and bool(keep[i - 1])
+        if merge_same and secs and secs[-1].label == lab and not kept:
             secs[-1] = Section(secs[-1].start, float(b), lab)
         else:
             secs.append(Section(float(a), float(b), lab))

@@ -37,6 +37,26 @@ def block_novelty(feats: np.ndarray, width: int) -> np.ndarray:
     return nov
 
 
+def cosine_novelty(feats: np.ndarray, width: int) -> np.ndarray:
+    """Novelty (n,) of a (n, d) sequence of embeddings: cosine distance (0-2) between the mean unit
+    vector of the ``width`` items before index i and of the ``width`` items from i on (i starts
+    the new block; edges use shorter blocks, index 0 scores 0)."""
+    x = np.asarray(feats, dtype=np.float64)
+    n = len(x)
+    nov = np.zeros(n, dtype=np.float64)
+    if n < 2:
+        return nov
+    unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
+    csum = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(unit, axis=0)])
+    i = np.arange(1, n)
+    before = csum[i] - csum[np.maximum(i - width, 0)]
+    after = csum[np.minimum(i + width, n)] - csum[i]
+    na, nb = np.linalg.norm(before, axis=1), np.linalg.norm(after, axis=1)
+    cos = np.einsum("ij,ij->i", before, after) / np.maximum(na * nb, 1e-12)
+    nov[1:] = np.where((na > 1e-9) & (nb > 1e-9), 1.0 - cos, 0.0)
+    return nov
+
+
 def phrase_weight(n_bars: int, phrase_offset: int, weights: tuple[float, float, float] = (0.45, 0.8, 1.0)):
     """Per-bar prior (n_bars,): ``weights`` for bars off the 4-bar grid, on the 4-bar grid, and
     on the 8-bar phrase grid counted from ``phrase_offset``."""

@@ -42,15 +42,32 @@ SECTION_BARS: dict[str, tuple[int, ...]] = {
 }
 MIN_TRACK_S, MAX_TRACK_S = 150.0, 414.0  # bars only: offset + tail add at most 6 s
 
+# Variety (``plan_arrangement(variety=...)``): layers a varied section may lose or gain, each with
+# its own chance, so that a section's sound is not tied to one recipe (real tracks are not: an
+# intro with bass, a drop without a lead or crash, a breakdown that keeps the kick). A section
+# keeps what defines it: drops their kick and bass, buildups a roll or a riser and the gap.
+VARY_LOSE: dict[str, tuple[str, ...]] = {
+    "intro": (HAT, OHAT, CLAP, PERC, PAD, BASS_LP), "buildup": (ROLL, RISER, PAD, LEAD_LP),
+    "drop": (CLAP, OHAT, HAT, LEAD, CHORDS, PERC, PAD, CRASH, BOOM, CRASH_SOFT), "breakdown": (LEAD_LP, HAT),
+    "outro": (HAT, PERC, CLAP, OHAT),
+}
+VARY_GAIN: dict[str, tuple[str, ...]] = {
+    "intro": (BASS_LP, PAD, PERC, LEAD_LP, CHORDS), "buildup": (HAT, PERC, CHORDS), "drop": (PAD, PERC, CHORDS),
+    "breakdown": (KICK, BASS_LP, PERC, CHORDS, HAT), "outro": (PAD, BASS_LP, LEAD_LP, CHORDS),
+}
+VARY_P_LOSE, VARY_P_GAIN = 0.3, 0.18
+
 
 @dataclass(frozen=True)
 class SectionPlan:
-    """One section: ``label``, first bar, length in bars, and the silent gap (beats) at its end."""
+    """One section: ``label``, first bar, length in bars, the silent gap (beats) at its end and
+    where in the track's chord progression it starts."""
 
     label: str
     start_bar: int
     n_bars: int
     gap_beats: int = 0
+    chord_shift: int = 0  # the section's chords start this many chords into the progression
 
 
 @dataclass(frozen=True)
@@ -220,10 +237,23 @@ def _outro(n: int, rng: np.random.Generator, fill_p: float) -> list[set[str]]:
     return bars
 
 
-def plan_arrangement(rng: np.random.Generator, genre: str, *, short: bool = False) -> Arrangement:
+def _vary(label: str, bars: list[set[str]], rng: np.random.Generator) -> list[set[str]]:
+    """The section's bars with some optional layers removed and others added throughout."""
+    lose = {x for x in VARY_LOSE[label] if rng.random() < VARY_P_LOSE}
+    if {ROLL, RISER} <= lose:  # a buildup keeps one of the two
+        lose.discard(ROLL if rng.random() < 0.5 else RISER)
+    gain = {x for x in VARY_GAIN[label] if rng.random() < VARY_P_GAIN}
+    return [(b - lose) | gain for b in bars]
+
+
+def plan_arrangement(rng: np.random.Generator, genre: str, *, short: bool = False,
+                     variety: float = 0.0) -> Arrangement:
     """Draw a complete arrangement of one track of ``genre``.
 
     ``short=True`` gives a compact test track: the two-drop template with 8-bar sections.
+    ``variety`` (0-1) is the chance that the track is *varied*: each of its sections then loses
+    or gains optional layers (:data:`VARY_LOSE`, :data:`VARY_GAIN`) and may start elsewhere in
+    the chord progression. ``variety=0`` draws exactly what earlier versions drew.
     """
     style = draw_style(rng, genre)
     bar_s = 240.0 / style.bpm
@@ -250,6 +280,7 @@ def plan_arrangement(rng: np.random.Generator, genre: str, *, short: bool = Fals
     traits = {k: bool(rng.random() < q) for k, q in
               (("perc", 0.5), ("pad", 0.35), ("boom", 0.5), ("soft_crash", 0.5))}
 
+    varied = variety > 0 and rng.random() < variety
     sections: list[SectionPlan] = []
     bars: list[BarPlan] = []
     start = 0
@@ -268,7 +299,11 @@ def plan_arrangement(rng: np.random.Generator, genre: str, *, short: bool = Fals
             lay = _breakdown(n, rng)
         else:
             lay = _outro(n, rng, fill_p)
-        sections.append(SectionPlan(label, start, n, gap))
+        shift = 0
+        if varied:
+            lay = _vary(label, lay, rng)
+            shift = int(rng.integers(1, 4)) if i > 0 and rng.random() < 0.4 else 0
+        sections.append(SectionPlan(label, start, n, gap, shift))
         for pos, layers in enumerate(lay):
             variant = (pos // 8) % 2 if label == "drop" else 0
             bars.append(BarPlan(start + pos, i, pos, frozenset(layers), variant))

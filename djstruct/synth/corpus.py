@@ -62,12 +62,13 @@ def _truth_json(truth: dict[str, Any]) -> str:
     return "{\n" + body + "\n}\n"
 
 
-def write_track(out_dir: str | Path, seed: int, index: int, fmt: str, ext: str, short: bool = False) -> Path:
+def write_track(out_dir: str | Path, seed: int, index: int, fmt: str, ext: str, short: bool = False,
+                variety: float = 0.0) -> Path:
     """Render, encode and describe one track; returns its JSON path. Runs in worker processes."""
     t0 = time.perf_counter()
     out = Path(out_dir)
     name = track_name(seed, index)
-    audio, truth = render_track(seed, index, short=short)
+    audio, truth = render_track(seed, index, short=short, variety=variety)
     t1 = time.perf_counter()
     audio_path = _write_audio(audio, out / f"{name}.{ext.lstrip('.')}", fmt)
     json_path = out / f"{name}.json"
@@ -79,11 +80,11 @@ def write_track(out_dir: str | Path, seed: int, index: int, fmt: str, ext: str, 
     return json_path
 
 
-def _job(args: tuple[str, int, int, str, str, bool]) -> tuple[int, str | None, str | None]:
+def _job(args: tuple[str, int, int, str, str, bool, float]) -> tuple[int, str | None, str | None]:
     """Pool entry point: ``(index, json path, None)`` or ``(index, None, reason)``; never raises."""
-    out_dir, seed, index, fmt, ext, short = args
+    out_dir, seed, index, fmt, ext, short, variety = args
     try:
-        return index, str(write_track(out_dir, seed, index, fmt, ext, short)), None
+        return index, str(write_track(out_dir, seed, index, fmt, ext, short, variety)), None
     except DjstructError as e:
         return index, None, e.reason
     except Exception as e:  # a batch never dies on one track: report it with the others
@@ -92,14 +93,16 @@ def _job(args: tuple[str, int, int, str, str, bool]) -> tuple[int, str | None, s
 
 
 def render_corpus(out_dir: Path, n: int, seed: int, formats: Sequence[str] | None = None,
-                  workers: int = 1, progress: ProgressFn | None = None, *, short: bool = False) -> list[Path]:
+                  workers: int = 1, progress: ProgressFn | None = None, *, short: bool = False,
+                  variety: float = 0.0) -> list[Path]:
     """Render ``n`` tracks of corpus ``seed`` into ``out_dir`` and return their JSON paths (by index).
 
     ``formats`` are cycled through by track index (``None``: every format the encoder knows);
     ``workers`` > 1 renders in a spawn-based process pool; ``progress(done, n, json_path)`` is
     called in this process after each track. Tracks that fail are logged and skipped; if any
     failed, :class:`EncodeError` lists them once all the others are written. ``short=True``
-    renders compact test tracks (see :func:`~djstruct.synth.render.render_track`).
+    renders compact test tracks and ``variety`` varies the sections' sound (see
+    :func:`~djstruct.synth.render.render_track`).
     """
     if n < 0:
         raise ConfigError(None, f"number of tracks must be >= 0, got {n}")
@@ -112,7 +115,8 @@ def render_corpus(out_dir: Path, n: int, seed: int, formats: Sequence[str] | Non
         raise ConfigError(None, f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(known)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(str(out_dir), seed, i, fmts[i % len(fmts)], known[fmts[i % len(fmts)]], short) for i in range(n)]
+    jobs = [(str(out_dir), seed, i, fmts[i % len(fmts)], known[fmts[i % len(fmts)]], short, variety)
+            for i in range(n)]
 
     done: dict[int, Path] = {}
     failed: list[str] = []

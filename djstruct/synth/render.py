@@ -134,17 +134,19 @@ def _master(mix: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(mix.T)
 
 
-def render_track(seed: int, index: int, *, short: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
+def render_track(seed: int, index: int, *, short: bool = False,
+                 variety: float = 0.0) -> tuple[np.ndarray, dict[str, Any]]:
     """Render track ``index`` of corpus ``seed``.
 
     Returns ``(audio, truth)``: audio ``(n, 2)`` float32 at 44.1 kHz peaking at -1 dBFS; truth the
     ground-truth dict (genre, bpm, offset_s, duration_s, beats, downbeats, sections, drops; times
     in seconds) without the ``"file"`` key. ``short=True`` renders a compact test track (two
-    drops, 8-bar sections, about 1-1.7 minutes).
+    drops, 8-bar sections, about 1-1.7 minutes); ``variety`` varies the sections' sound (see
+    :func:`~djstruct.synth.arrangement.plan_arrangement`).
     """
     t0 = time.perf_counter()
     plan_ss, sound_ss = np.random.SeedSequence([seed, index]).spawn(2)
-    arr = plan_arrangement(np.random.default_rng(plan_ss), genre_for(seed, index), short=short)
+    arr = plan_arrangement(np.random.default_rng(plan_ss), genre_for(seed, index), short=short, variety=variety)
     audio = render_arrangement(arr, np.random.default_rng(sound_ss))
     truth = arr.truth(audio.shape[0] / SR)
     logger.debug("rendered %d/%d (%s, %.2f BPM, %s, %.1f s) in %.2f s", seed, index, arr.style.genre.name,

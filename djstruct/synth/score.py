@@ -61,7 +61,7 @@ def _bar_notes(arr: Arrangement, bar: BarPlan, sec: SectionPlan, score: Score, l
     """Bass, lead, chords and pads of one bar; nothing sounds past beat ``limit``."""
     st = arr.style
     b0 = 4.0 * bar.bar
-    degree = st.chord_degree(bar.pos)
+    degree = st.chord_degree(bar.pos + sec.chord_shift * st.bars_per_chord)
     lay = bar.layers
 
     def add(patch: str, beat: float, midi: int, length: float, bright0: float,

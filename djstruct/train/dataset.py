@@ -71,16 +71,18 @@ def to_model_rate(audio: np.ndarray, sr: int) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def prepare_track(seed: int, index: int, cache_dir: Path, *, short: bool = False) -> Path:
-    """Render, featurise and cache track ``(seed, index)`` unless cached; returns the npz path."""
+def prepare_track(seed: int, index: int, cache_dir: Path, *, short: bool = False, variety: float = 0.0) -> Path:
+    """Render, featurise and cache track ``(seed, index)`` (of ``variety``) unless cached; returns the npz path."""
     path = cache_path(cache_dir, seed, index)
     if short:
         path = path.with_name(path.stem + "-short.npz")
+    if variety > 0:
+        path = path.with_name(path.stem + f"-v{variety:g}.npz")
     if path.is_file():
         return path
     from djstruct.synth import SR, render_track, track_name
 
-    audio, truth = render_track(seed, index, short=short)
+    audio, truth = render_track(seed, index, short=short, variety=variety)
     mono = to_model_rate(audio, SR)
     mel = fe.log_mel(mono).numpy()
     energy = fe.band_energy_from_mel(mel)
@@ -100,12 +102,12 @@ def load_track(path: Path) -> CachedTrack:
         return CachedTrack(truth.get("name", Path(path).stem), z["mel"], z["energy"], truth)
 
 
-def build_corpus(n: int, seed: int, cache_dir: Path, *, short: bool = False,
+def build_corpus(n: int, seed: int, cache_dir: Path, *, short: bool = False, variety: float = 0.0,
                  progress: Callable[[int, int], Any] | None = None) -> list[Path]:
     """Cache tracks ``0..n-1`` of corpus ``seed``; returns their npz paths in index order."""
     paths = []
     for i in range(n):
-        paths.append(prepare_track(seed, i, cache_dir, short=short))
+        paths.append(prepare_track(seed, i, cache_dir, short=short, variety=variety))
         if progress is not None:
             progress(i + 1, n)
     return paths

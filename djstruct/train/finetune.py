@@ -133,7 +133,7 @@ def track_analyses(model: Any, tracks: Sequence[Any], post: Any) -> list[Any]:
     model.eval()
     with torch.inference_mode():
         for tr in tracks:
-            logits = model(torch.from_numpy(tr.mel.astype(np.float32))[None])
+            logits = model(torch.from_numpy(tr.mel.astype(np.float32))[None], with_embedding=True)
             act = {k: v[0].numpy() for k, v in activations(logits).items()}
             out.append(postprocess(act, fe.FPS, tr.truth["duration_s"], fe.loudness_db(tr.mel), path=tr.name,
                                    cfg=post))

@@ -49,6 +49,7 @@ class TrainConfig:
     threads: int = 1
     max_minutes: float | None = None  # stop (after the current epoch) when exceeded
     short: bool = False  # compact tracks (tests)
+    variety: float = 0.0  # share of corpus tracks whose sections vary their sound (synth.plan_arrangement)
     augment: ds.AugmentConfig = field(default_factory=ds.AugmentConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
 
@@ -79,7 +80,7 @@ def validate(model: StructureModel, tracks: list[ds.CachedTrack]) -> tuple[dict[
     with torch.inference_mode():
         for tr in tracks:
             mel = torch.from_numpy(tr.mel.astype(np.float32))[None]
-            act = {k: v[0].numpy() for k, v in activations(model(mel)).items()}
+            act = {k: v[0].numpy() for k, v in activations(model(mel, with_embedding=True)).items()}
             loud = fe.loudness_db(tr.mel)
             dur = float(tr.truth.get("duration_s", tr.n_frames / fe.FPS))
             for t in THRESHOLDS:
@@ -114,7 +115,7 @@ def train(cfg: TrainConfig, out: Path, cache_dir: Path | None = None, *, resume:
     progress = _progress(console)
     with progress:
         task = progress.add_task("features", total=cfg.n_tracks)
-        paths = ds.build_corpus(cfg.n_tracks, cfg.seed, cache_dir, short=cfg.short,
+        paths = ds.build_corpus(cfg.n_tracks, cfg.seed, cache_dir, short=cfg.short, variety=cfg.variety,
                                 progress=lambda i, n: progress.update(task, completed=i))
         tracks = [ds.load_track(p) for p in paths]
         tr_idx, va_idx = ds.split_indices(len(tracks), cfg.val_fraction)
