@@ -6,7 +6,8 @@
 - ``workers``: throughput of a scan with 1 and with 2 workers on the same tracks (``--force``).
 - ``memory``: peak memory (parent process and the largest worker) for 50 vs 500 tracks.
 
-``python benchmarks/bench_scan.py rescan|workers|memory|all``
+``python benchmarks/bench_scan.py rescan|workers|memory|all [--detector ml|dsp]`` (default: the
+default detector, ``ml``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from djstruct.library import LibrarySource
 from djstruct.scan import ScanConfig, run_scan
 folder, store, workers, force = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
 watch_memory = sys.argv[5] == "1"
+detector = sys.argv[6] or None
 peak = {"worker": 0}
 stop = threading.Event()
 
@@ -51,7 +53,7 @@ def watch():  # peak RSS of the pool's processes (forkserver children are not ou
 if watch_memory:
     threading.Thread(target=watch, daemon=True).start()
 t0 = time.perf_counter()
-r = run_scan(ScanConfig((LibrarySource("folder", folder),), store, workers=workers, force=force))
+r = run_scan(ScanConfig((LibrarySource("folder", folder),), store, detector, workers=workers, force=force))
 dt = time.perf_counter() - t0
 stop.set()
 hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024
@@ -61,8 +63,11 @@ print(json.dumps({"seconds": dt, "analysed": r.analysed, "failed": len(r.failed)
 """
 
 
+DETECTOR = ""  # set from --detector ("" = the default)
+
+
 def scan_child(folder: Path, store: Path, workers: int, force: bool, memory: bool = False) -> dict:
-    args = [str(folder), str(store), str(workers), "1" if force else "0", "1" if memory else "0"]
+    args = [str(folder), str(store), str(workers), "1" if force else "0", "1" if memory else "0", DETECTOR]
     out = subprocess.run([sys.executable, "-c", CHILD, *args],
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -145,7 +150,10 @@ def bench_memory(tmp: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=["rescan", "workers", "memory", "all"], nargs="?", default="all")
+    ap.add_argument("--detector", default="", help="ml or dsp (default: the default detector)")
     args = ap.parse_args()
+    global DETECTOR
+    DETECTOR = args.detector
     np.seterr(all="ignore")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)

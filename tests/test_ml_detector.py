@@ -59,6 +59,36 @@ def test_ml_detector_tiny_random(short_track) -> None:
     assert res[2].sections and res[2].bpm is None
 
 
+def test_out_of_memory_halves_the_batch(short_track, monkeypatch, caplog) -> None:
+    """A device that runs out of memory on more than one track gets smaller batches; every track
+    is still analysed, in order. Another RuntimeError is a DetectorError naming the file."""
+    from djstruct.detect.ml import MlDetector
+    from djstruct.errors import DetectorError
+
+    audio, _ = short_track
+    clip = Audio(audio.samples[: 20 * audio.sample_rate_hz], audio.sample_rate_hz, path=None)
+    det = MlDetector("tiny-random", device="cpu", batch_size=8)  # at most 4 per batch on a CPU
+    real = det.activations
+    sizes: list[int] = []
+
+    def flaky(waves):  # noqa: ANN001, ANN202
+        sizes.append(len(waves))
+        if len(waves) > 2:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(waves)
+
+    monkeypatch.setattr(det, "activations", flaky)
+    monkeypatch.setattr("torch.cuda.empty_cache", lambda: None)
+    res = det.analyze_batch([clip] * 6)
+    assert len(res) == 6 and sizes == [4, 2, 2, 2]
+    assert all(r.beats == res[0].beats for r in res)
+    assert "out of memory" in caplog.text
+
+    monkeypatch.setattr(det, "activations", lambda waves: (_ for _ in ()).throw(RuntimeError("bad kernel")))
+    with pytest.raises(DetectorError, match="bad kernel"):
+        det.analyze_batch([clip])
+
+
 def test_postprocess_on_ideal_activations(short_track) -> None:
     """Perfect activations through the shared post-processing give the truth back."""
     from djstruct.detect.ml import postprocess

@@ -148,8 +148,8 @@ def test_sigkill_midway_then_resume(short_corpus: Path, tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     # dsp: one stored result per track (the batched ml detector stores a batch at a time)
     proc = subprocess.Popen([sys.executable, "-m", "djstruct.cli.main", "scan", str(lib), "--store", str(store),
-                             "--workers", "1", "--detector", "dsp"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                             "--workers", "1", "--detector", "dsp"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     from djstruct.store import Store
 
     deadline = time.time() + 120
