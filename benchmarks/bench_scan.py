@@ -101,12 +101,12 @@ def bench_rescan(tmp: Path, n: int = 2000) -> None:
     paths = make_clips(folder, n, 0.5)
     store = tmp / "rescan.sqlite"
     t0 = time.perf_counter()
-    first = run_scan(ScanConfig((LibrarySource("folder", folder),), store, workers=2))
+    first = run_scan(ScanConfig((LibrarySource("folder", folder),), store, DETECTOR or None, workers=2))
     print(f"rescan: first scan of {n} half-second WAVs: {time.perf_counter() - t0:.1f} s "
           f"({first.analysed} analysed, {len(first.failed)} failed)")
     for _ in range(2):
         t0 = time.perf_counter()
-        r = run_scan(ScanConfig((LibrarySource("folder", folder),), store, workers=2))
+        r = run_scan(ScanConfig((LibrarySource("folder", folder),), store, DETECTOR or None, workers=2))
         print(f"rescan: unchanged folder of {n} tracks: {time.perf_counter() - t0:.2f} s "
               f"({r.analysed} analysed, {r.up_to_date} up to date)")
     xml = tmp / "rekordbox.xml"
@@ -117,7 +117,8 @@ def bench_rescan(tmp: Path, n: int = 2000) -> None:
                    f'<COLLECTION Entries="{n}">{rows}</COLLECTION></DJ_PLAYLISTS>', encoding="utf-8")
     for _ in range(2):
         t0 = time.perf_counter()
-        r = run_scan(ScanConfig((LibrarySource("rekordbox-xml", xml),), store, workers=2))
+        r = run_scan(ScanConfig((LibrarySource("rekordbox-xml", xml),), store, DETECTOR or None,
+                                    workers=2))
         print(f"rescan: unchanged Rekordbox XML of {n} tracks: {time.perf_counter() - t0:.2f} s "
               f"({r.analysed} analysed, {r.up_to_date} up to date)")
     with Store.open(store) as st:

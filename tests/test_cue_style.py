@@ -95,3 +95,22 @@ def test_plan_uses_cue_points_and_names_them() -> None:
     assert {c.cue.name for c in plan.hot} >= {"Drop 1", "Start"}  # hot cues still follow the layout
     assert Analysis.from_dict(a.to_dict()).cue_points == pytest.approx(a.cue_points, abs=1e-4)
     assert "cue_points" not in replace(a, cue_points=()).to_dict()  # old stores read the same
+
+
+def test_a_section_split_in_two_is_one_section_in_the_plan() -> None:
+    """Two drop sections in a row (a strong change inside one drop) are one drop: one number, one
+    hot cue, and a memory cue named after the drop at the change."""
+    from dataclasses import replace
+
+    a = arrangement(np.random.default_rng(4))
+    bars = [("intro", 16), ("drop", 16), ("drop", 16), ("breakdown", 16), ("drop", 16), ("outro", 8)]
+    starts = np.cumsum([0] + [b for _, b in bars]) * BAR
+    sections = tuple(Section(float(s), float(e), lab) for (lab, _), s, e in zip(bars, starts, starts[1:], strict=False))
+    a = replace(a, sections=sections, drops=(sections[1].start, sections[4].start), duration_s=float(starts[-1]),
+                downbeats=tuple(i * BAR for i in range(88)), beats=tuple(i * BAR / 4 for i in range(352)),
+                cue_points=())
+    plan = plan_cues(a, load_layout("default"))
+    names = [c.cue.name for c in plan.memory]
+    assert names[1:4] == ["Drop 1", "Drop 1 +16", "Break 1"] and names[4] == "Drop 2"
+    drop_hot = [c for c in plan.hot if c.reason == "drop"]
+    assert sorted(c.cue.start for c in drop_hot) == pytest.approx([sections[1].start, sections[4].start])

@@ -54,6 +54,10 @@ def test_finetune_writes_a_named_model(style_library: tuple[Path, Path], tmp_pat
 
     det = get_detector("ml", model="mine")
     assert det.name == "ml" and det.style is not None  # the DJ's cue style rides in the checkpoint
+    from djstruct.detect.ml import POST_REVISION
+    from djstruct.model.model import load_checkpoint
+
+    assert load_checkpoint(tmp_path / "models" / "mine.pt").extra["post_revision"] == POST_REVISION
     import json
 
     hist = json.loads((tmp_path / "models" / "mine.json").read_text())["history"]
@@ -72,6 +76,28 @@ def test_bad_cue_style_in_a_checkpoint_is_a_model_error(tmp_path: Path) -> None:
     save_checkpoint(bad, ck.model, ck.config, {}, extra={"cue_style": {"coef": [1.0], "feature_version": 99}})
     with pytest.raises(ModelError, match="cue style"):
         MlDetector(model=str(bad))
+
+
+def test_style_from_older_post_processing_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("djstruct"), "propagate", True)  # the CLI tests turn it off
+    caplog.set_level(logging.WARNING, logger="djstruct")
+    from djstruct.detect.ml import POST_REVISION, MlDetector
+    from djstruct.model.model import save_checkpoint
+    from djstruct.model.registry import load_model
+    from djstruct.postprocess.cue_style import CueStyle
+
+    ck = load_model("tiny-random")
+    style = CueStyle((0.5, -1.0, 2.0), 0.4, 2).to_dict()
+    old, new = tmp_path / "old.pt", tmp_path / "new.pt"
+    save_checkpoint(old, ck.model, ck.config, {}, extra={"cue_style": style})  # written before revisions
+    save_checkpoint(new, ck.model, ck.config, {}, extra={"cue_style": style, "post_revision": POST_REVISION})
+    MlDetector(model=str(new))
+    assert "re-fit" not in caplog.text
+    MlDetector(model=str(old))
+    assert "re-fit it" in caplog.text and "old.pt" in caplog.text
 
 
 def test_unwritable_model_dir_and_empty_library(style_library: tuple[Path, Path], tmp_path: Path) -> None:

@@ -62,9 +62,13 @@ def test_ml_detector_tiny_random(short_track) -> None:
 def test_out_of_memory_halves_the_batch(short_track, monkeypatch, caplog) -> None:
     """A device that runs out of memory on more than one track gets smaller batches; every track
     is still analysed, in order. Another RuntimeError is a DetectorError naming the file."""
+    import logging
+
     from djstruct.detect.ml import MlDetector
     from djstruct.errors import DetectorError
 
+    monkeypatch.setattr(logging.getLogger("djstruct"), "propagate", True)  # the CLI tests turn it off
+    caplog.set_level(logging.WARNING, logger="djstruct")
     audio, _ = short_track
     clip = Audio(audio.samples[: 20 * audio.sample_rate_hz], audio.sample_rate_hz, path=None)
     det = MlDetector("tiny-random", device="cpu", batch_size=8)  # at most 4 per batch on a CPU
@@ -198,7 +202,7 @@ def test_tiny_model_learns(cached) -> None:
 
 
 def test_train_loop_and_resume(cached, tmp_path) -> None:
-    from djstruct.model.model import load_checkpoint, tiny_config
+    from djstruct.model.model import ModelConfig, load_checkpoint, tiny_config
     from djstruct.train import dataset as ds
     from djstruct.train.loop import TrainConfig, train
 
@@ -213,6 +217,17 @@ def test_train_loop_and_resume(cached, tmp_path) -> None:
     assert "boundary_threshold" in ck.extra["postprocess"] and ck.extra["training"]["seed"] == 3
     res = train(TrainConfig(**{**cfg.__dict__, "epochs": 2}), out, cache, resume=True)
     assert res.epochs_run == 2 and [r["epoch"] for r in res.history] == [1, 2]
+    # --init: start from those weights; with a learning rate of 0 they come back unchanged
+    start = load_checkpoint(out)
+    again = tmp_path / "again.pt"
+    train(TrainConfig(**{**cfg.__dict__, "lr": 0.0, "init": str(out), "model": ModelConfig()}), again, cache)
+    ck2 = load_checkpoint(again)
+    assert ck2.config == start.config
+    for k, v in start.model.state_dict().items():
+        assert torch.equal(v, ck2.model.state_dict()[k]), k
+    # resuming that run needs neither --init nor the right --model config: the last checkpoint has it
+    res = train(TrainConfig(**{**cfg.__dict__, "epochs": 2, "model": ModelConfig()}), again, cache, resume=True)
+    assert [r["epoch"] for r in res.history] == [1, 2]
 
 
 def test_train_refuses_evaluation_seeds(tmp_path) -> None:

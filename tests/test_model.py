@@ -72,6 +72,25 @@ def test_model_forward_shapes() -> None:
     # padding does not change the real frames' result much (masked pooling and attention)
     alone = model(x[1:, :200])
     assert torch.allclose(alone["beat"], out["beat"][1:, :200], atol=1e-4)
+
+
+def test_padding_in_a_batch_changes_nothing() -> None:
+    """A track padded in a batch gets every head and its embedding as when run alone (trained
+    LayerNorms have biases, so padded frames must be zeroed before each convolution)."""
+    torch.manual_seed(0)
+    model = StructureModel(tiny_config()).eval()
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.LayerNorm):
+                mod.bias.normal_(0.0, 0.5)
+    x = torch.randn(2, 300, 80) * 10 - 40
+    mask = torch.ones(2, 300, dtype=torch.bool)
+    mask[1, 200:] = False
+    with torch.no_grad():
+        out = model(x, mask, with_embedding=True)
+        alone = model(x[1:, :200], with_embedding=True)
+    for k, v in alone.items():
+        assert torch.allclose(v, out[k][1:, :200], atol=1e-5), k
     assert ModelConfig().replace(d_model=64).d_model == 64
 
 

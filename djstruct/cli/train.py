@@ -37,18 +37,23 @@ from djstruct.errors import DjstructError
 @click.option("--threads", type=click.IntRange(0, 256), default=1, show_default=True,
               help="torch CPU threads (0: torch's default).")
 @click.option("--max-minutes", type=float, default=None, help="Stop after the epoch that passes this budget.")
+@click.option("--init", "init_model", default=None,
+              help="--synthetic: start from this model's weights (a name from `djstruct models list` or a .pt file).")
 @click.option("--variety", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
               help="--synthetic: share of tracks whose sections vary their sound (see `djstruct synth`).")
 def train(folders: tuple[Path, ...], from_library: bool, rekordbox_xml: Path | None, rekordbox_db: str | None,
           crate: str | None, name: str | None, base: str, from_scratch: bool, n_tracks: int | None, epochs: int,
           seed: int, out_path: Path | None, resume: bool, cache_dir: Path | None, batch_size: int, lr: float,
-          threads: int, max_minutes: float | None, variety: float) -> None:
+          threads: int, max_minutes: float | None, init_model: str | None, variety: float) -> None:
     """Train the structure model on N synthetic tracks (features cached, so a second run renders
     nothing), or with --from-library fine-tune it to the cues the DJ placed. Never writes to the
     library."""
     if from_library:
         from djstruct.cli.train_library import run_library_training
 
+        if init_model is not None or variety:
+            fail("--init and --variety are for --synthetic; with --from-library, --base picks the start", 2)
+            return
         run_library_training(folders, rekordbox_xml, rekordbox_db, crate, name or "personal", base, from_scratch,
                              epochs, seed, resume, cache_dir, batch_size, threads, max_minutes)
         return
@@ -63,7 +68,7 @@ def train(folders: tuple[Path, ...], from_library: bool, rekordbox_xml: Path | N
     from djstruct.train.loop import train as run_training
 
     cfg = TrainConfig(n_tracks=n_tracks, seed=seed, epochs=epochs, batch_size=batch_size, lr=lr,
-                      threads=threads, max_minutes=max_minutes, variety=variety)
+                      threads=threads, max_minutes=max_minutes, variety=variety, init=init_model)
     target = out_path or models_dir() / f"synthetic-{seed}.pt"
     try:
         res = run_training(cfg, target, cache_dir, resume=resume, console=err)

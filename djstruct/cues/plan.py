@@ -154,18 +154,23 @@ def plan_cues(analysis: Analysis, layout: Layout, library_grid: LibraryGrid | No
         return float(down[i]), i + 1
 
     counts: dict[str, int] = {}
-    named: list[tuple[float, int, str, str]] = []  # (time, bar, label, name)
+    named: list[tuple[float, int, str, str]] = []  # (time, bar, label, name) of each section's start
+    parts: list[tuple[float, int, str, str]] = []  # a new part inside a section ("Drop 1 +16")
+    prev: str | None = None
     for s in analysis.sections:
         hit = snap(s.start)
-        if hit is None:
-            continue
-        counts[s.label] = counts.get(s.label, 0) + 1
-        named.append((hit[0], hit[1], s.label, layout.section_name(s.label, counts[s.label])))
+        if hit is not None and named and s.label == prev:  # same label again: the same section goes on
+            head = named[-1]
+            parts.append((hit[0], hit[1], s.label, f"{head[3]} +{hit[1] - head[1]}"))
+        elif hit is not None:
+            counts[s.label] = counts.get(s.label, 0) + 1
+            named.append((hit[0], hit[1], s.label, layout.section_name(s.label, counts[s.label])))
+        prev = s.label
 
     cues: list[PlannedCue] = []
     if layout.memory_cues:
         seen: set[float] = set()
-        points = _style_points(analysis.cue_points, named, snap) if analysis.cue_points else named
+        points = _style_points(analysis.cue_points, named, snap) if analysis.cue_points else sorted(named + parts)
         for t, bar, label, name in points:
             if t not in seen:
                 seen.add(t)

@@ -6,9 +6,13 @@ padded batch of tracks through the model once, and turns each track's activation
 
 1. beat activation -> ``grid.estimate_bpm`` + ``grid.fit_grid`` (a constant-tempo grid);
 2. bar phase: the downbeat activation at each beat, averaged per bar phase;
-3. boundary score per bar: the boundary activation's max around each downbeat x ``phrase_weight``,
-   then ``pick_boundaries``;
-4. section labels: ``labels_from_probs`` on the label probabilities; drops: starts of drop sections;
+3. boundary score per bar: the larger of the boundary activation's max around each downbeat and the
+   *embedding novelty* (cosine novelty of the encoder's per-bar mean embeddings over
+   ``novelty_bars`` either side, divided by the track's largest), x ``phrase_weight``, then
+   ``pick_boundaries``;
+4. section labels: ``labels_from_probs`` on the label probabilities; neighbours with the same label
+   merge unless their boundary scored ``keep_same_label`` or more; drops: starts of drop sections
+   that do not follow a drop section;
 5. energy: the energy head (bass/mid/high in [0, 1]) averaged to ~10.8 Hz;
 6. with a personal model (``train --from-library``), its learnt cue style
    (:mod:`djstruct.postprocess.cue_style`) fills ``Analysis.cue_points``.
@@ -49,12 +53,14 @@ class PostConfig:
     boundary_radius_beats: float = 0.5  # look for the boundary peak within +- this around a downbeat
     novelty_bars: int = 4  # embedding novelty: compare the mean embedding of this many bars before/after
     novelty_weight: float = 1.0  # 0 = boundary head only
-    keep_same_label: float = 0.5  # a boundary scoring this much stays even between two same-label sections
+    keep_same_label: float = 0.5  # a boundary whose (phrase-weighted) score reaches this stays even
+    # between two sections with the same label
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PostConfig:
         """From a checkpoint's ``extra["postprocess"]`` (unknown keys ignored)."""
-        return cls(**{k: (tuple(v) if k == "bpm_range" else v) for k, v in d.items() if k in cls.__dataclass_fields__})
+        conv = {"bpm_range": tuple, "min_section_bars": int, "novelty_bars": int}
+        return cls(**{k: conv.get(k, lambda x: x)(v) for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
 def _trivial(path: str, duration_s: float, energy: Energy | None, name: str, bpm: float | None = None,
@@ -75,13 +81,17 @@ def _max_around(act: np.ndarray, times_s: np.ndarray, fps: float, radius_frames:
     return act[win].max(axis=1)
 
 
-def _embedding_novelty(emb: np.ndarray, fps: float, bar_starts: np.ndarray, end_s: float, width: int) -> np.ndarray:
-    """Per-bar novelty (n_bars,) in [0, 1]: cosine novelty of the bars' mean embeddings over
-    ``width`` bars, divided by the track's largest (so the strongest change in a track scores 1)."""
+def _embedding_novelty(emb: np.ndarray, fps: float, bar_starts: np.ndarray, end_s: float, width: int,
+                       min_bars: int) -> np.ndarray:
+    """Per-bar novelty (n_bars,): cosine novelty of the bars' mean embeddings over ``width`` bars,
+    divided by the largest among the bars a section may start at (``min_bars`` from either end),
+    so the strongest candidate change of a track scores 1 and the noisier short-window ends do not
+    set the scale."""
     feats = secmod.aggregate(np.asarray(emb, dtype=np.float64), fps, np.append(bar_starts, end_s))
     nov = secmod.cosine_novelty(feats, width)
-    top = float(nov.max()) if len(nov) else 0.0
-    return nov / top if top > 1e-6 else nov
+    inner = nov[min_bars: len(nov) - min_bars + 1]
+    top = float(inner.max()) if len(inner) else 0.0
+    return np.minimum(nov / top, 1.0) if top > 1e-6 else np.zeros_like(nov)
 
 
 def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudness_db: np.ndarray, *,
@@ -119,12 +129,14 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
         edges = np.insert(edges, 0, beats[0])
     edges = edges[:-1]  # bar starts
     radius = max(1, int(round(cfg.boundary_radius_beats * period * fps)))
-    bscore = _max_around(act["boundary"].astype(np.float64), edges, fps, radius)
+    head = _max_around(act["boundary"].astype(np.float64), edges, fps, radius)
+    bscore = head
     if cfg.novelty_weight > 0 and act.get("embedding") is not None and len(edges) > 1:
-        bscore = np.maximum(bscore, cfg.novelty_weight * _embedding_novelty(act["embedding"], fps, edges, end_s,
-                                                                            cfg.novelty_bars))
+        nov = _embedding_novelty(act["embedding"], fps, edges, end_s, cfg.novelty_bars, cfg.min_section_bars)
+        bscore = np.maximum(head, cfg.novelty_weight * nov)
     n_bars = len(edges)
-    score = bscore * secmod.phrase_weight(n_bars, secmod.best_phrase_offset(bscore))
+    weight = secmod.phrase_weight(n_bars, secmod.best_phrase_offset(bscore))
+    score = bscore * weight
     bars = secmod.pick_boundaries(score, threshold=cfg.boundary_threshold, min_bars=cfg.min_section_bars)
     bounds = np.array([edges[0]] + [edges[i] for i in bars] + [end_s])
     labels = labels_from_probs(act["label"], fps, bounds)
@@ -132,7 +144,7 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
                                     keep=[score[i] >= cfg.keep_same_label for i in bars])
     drops = tuple(s.start for k, s in enumerate(sections)
                   if s.label == "drop" and (k == 0 or sections[k - 1].label != "drop"))
-    contrast = float(np.mean([score[i] for i in bars])) if bars else 0.0
+    contrast = float(np.mean([head[i] * weight[i] for i in bars])) if bars else 0.0  # the head's own certainty
     analysis = Analysis(
         path=path, duration_s=duration_s, bpm=g.bpm,
         beats=tuple(float(x) for x in beats), downbeats=tuple(float(x) for x in downbeats),
@@ -169,6 +181,8 @@ class MlDetector:
         try:
             ck = load_model(model)
         except ModelError as e:
+            if model != "default":
+                raise
             raise ModelError(e.path, f"{e.reason} (`--detector dsp` analyses without a model)") from e
         self.model_name = model
         self.model = ck.model.to(self.device).eval()
@@ -184,6 +198,10 @@ class MlDetector:
                 self.style = CueStyle.from_dict(ck.extra["cue_style"])
             except (ValueError, KeyError, TypeError) as e:
                 raise ModelError(ck.path, f"bad cue style in the checkpoint: {e}") from e
+            if ck.extra.get("post_revision", 1) != POST_REVISION:
+                log.warning("%s: its cue style was learnt on analyses of an older post-processing (revision %s, "
+                            "now %d); re-fit it with `djstruct train --from-library ... --epochs 0`",
+                            ck.path, ck.extra.get("post_revision", 1), POST_REVISION)
         if self.device == "cpu" and threads is None and "OMP_NUM_THREADS" not in os.environ:
             threads = min(os.cpu_count() or 1, 8)
         if threads:

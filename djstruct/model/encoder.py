@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 
 class TemporalBlock(nn.Module):
-    """x + Dropout(Conv1d_dilated(GELU(LayerNorm(x))))"""
+    """x + Dropout(Conv1d_dilated(GELU(LayerNorm(x)) * mask)): padded frames enter the convolution as
+    zeros, exactly like its own zero padding, so a track padded in a batch sees what it sees alone."""
 
     def __init__(self, d: int, kernel: int, dilation: int, dropout: float) -> None:
         super().__init__()
@@ -32,8 +33,11 @@ class TemporalBlock(nn.Module):
         self.conv = nn.Conv1d(d, d, kernel, padding=dilation * (kernel - 1) // 2, dilation=dilation)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.gelu(self.norm(x)).transpose(1, 2)
+    def forward(self, x: torch.Tensor, m: torch.Tensor | None = None) -> torch.Tensor:
+        h = F.gelu(self.norm(x))
+        if m is not None:
+            h = h * m
+        h = h.transpose(1, 2)
         return x + self.drop(self.conv(h).transpose(1, 2))
 
 
@@ -77,10 +81,10 @@ class Encoder(nn.Module):
         m = mask[..., None].to(x.dtype)
         x = x * m
         for blk in self.beat:
-            x = blk(x) * m  # keep padded frames at zero, like the convolutions' own padding
+            x = blk(x, m) * m  # keep padded frames at zero, like the convolutions' own padding
         local = self.beat_norm(x)
         p, pmask = masked_pool(local, mask, self.pool)
-        s = self.down(p)
+        s = self.down(p) * pmask[..., None].to(p.dtype)  # all-padding blocks stay zero for the conv
         s = s + self.struct_conv(s.transpose(1, 2)).transpose(1, 2)
         s = s + sinusoid(s.shape[1], s.shape[2], s.device).to(s.dtype)
         s = self.struct(s, src_key_padding_mask=~pmask)

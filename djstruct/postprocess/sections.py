@@ -1,9 +1,9 @@
 """Section boundaries on the bar grid (pure numpy).
 
 Boundaries live on downbeats. A per-bar boundary score (from audio novelty in ``dsp``, from the
-boundary head in ``ml``) is weighted by the bar's position in the phrase (8/16/32-bar phrases
-are where EDM changes), peaks are picked with a minimum section length, and the result is a
-list of bar indices.
+boundary head and the cosine novelty of the model's embeddings in ``ml``) is weighted by the bar's
+position in the phrase (8/16/32-bar phrases are where EDM changes), peaks are picked with a minimum
+section length, and the result is a list of bar indices.
 """
 
 from __future__ import annotations

@@ -159,7 +159,7 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
     """Fine-tune (or train from scratch) on the DJ's tracks; writes ``<models_dir>/<name>.pt``."""
     import torch
 
-    from djstruct.detect.ml import PostConfig
+    from djstruct.detect.ml import POST_REVISION, PostConfig
     from djstruct.model.losses import total_loss
     from djstruct.model.model import StructureModel, load_checkpoint, save_checkpoint
     from djstruct.model.registry import load_model
@@ -215,7 +215,7 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
         if style is not None and metrics["f_beat"] > best:
             best, stale = metrics["f_beat"], 0
             save_checkpoint(out, model, model.config, metrics, extra={
-                "postprocess": asdict(post), "cue_style": style.to_dict(),
+                "postprocess": asdict(post), "cue_style": style.to_dict(), "post_revision": POST_REVISION,
                 "finetune": {**asdict(cfg), "epoch": epoch, "n_train": len(tr_idx), "n_val": len(val_idx)}})
         elif epoch > 0:
             stale += 1

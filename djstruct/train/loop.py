@@ -50,6 +50,7 @@ class TrainConfig:
     max_minutes: float | None = None  # stop (after the current epoch) when exceeded
     short: bool = False  # compact tracks (tests)
     variety: float = 0.0  # share of corpus tracks whose sections vary their sound (synth.plan_arrangement)
+    init: str | None = None  # start from this model's weights and config (registry name or .pt path)
     augment: ds.AugmentConfig = field(default_factory=ds.AugmentConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
 
@@ -111,6 +112,17 @@ def train(cfg: TrainConfig, out: Path, cache_dir: Path | None = None, *, resume:
     out = Path(out)
     last = out.with_suffix(".last.pt")
     cache_dir = Path(cache_dir) if cache_dir else ds.default_cache_dir()
+    resume_ck = load_checkpoint(last) if resume and last.is_file() else None
+    init_state = None
+    if resume_ck is not None:  # the run being resumed fixed the architecture (it may come from --init)
+        cfg = dataclasses.replace(cfg, model=resume_ck.config)
+    elif cfg.init:  # before rendering: a wrong name fails at once
+        from djstruct.model.registry import load_model
+
+        init_ck = load_model(cfg.init)
+        cfg = dataclasses.replace(cfg, model=init_ck.config)
+        init_state = init_ck.model.state_dict()
+        log.info("starting from the weights of %s (%s)", cfg.init, init_ck.sha256[:12])
 
     progress = _progress(console)
     with progress:
@@ -123,14 +135,16 @@ def train(cfg: TrainConfig, out: Path, cache_dir: Path | None = None, *, resume:
 
         torch.manual_seed(cfg.seed)
         model = StructureModel(cfg.model)
+        if init_state is not None:
+            model.load_state_dict(init_state)
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                                 weight_decay=cfg.weight_decay)
         steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
         total_steps = steps_per_epoch * cfg.epochs
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total_steps, cfg.warmup_steps))
         start_epoch, best_f, best_metrics, stale, history = 0, -1.0, {}, 0, []
-        if resume and last.is_file():
-            ck = load_checkpoint(last)
+        if resume_ck is not None:
+            ck = resume_ck
             model.load_state_dict(ck.model.state_dict())
             st = ck.extra["train_state"]
             opt.load_state_dict(st["optimizer"])
