@@ -144,16 +144,15 @@ def train(cfg: TrainConfig, out: Path, cache_dir: Path | None = None, *, resume:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total_steps, cfg.warmup_steps))
         start_epoch, best_f, best_metrics, stale, history = 0, -1.0, {}, 0, []
         if resume_ck is not None:
-            ck = resume_ck
-            model.load_state_dict(ck.model.state_dict())
-            st = ck.extra["train_state"]
+            model.load_state_dict(resume_ck.model.state_dict())
+            st = resume_ck.extra["train_state"]
             opt.load_state_dict(st["optimizer"])
             sched.load_state_dict(st["scheduler"])
             start_epoch, best_f, stale = int(st["epoch"]), float(st["best_f"]), int(st["stale"])
             best_metrics, history = dict(st["best_metrics"]), list(st["history"])
             log.info("resuming from %s after epoch %d", last, start_epoch)
         elif resume:
-            log.warning("nothing to resume at %s: starting from scratch", last)
+            log.warning("nothing to resume at %s: starting a new run", last)
 
         model.train()
         epoch = start_epoch
