@@ -98,8 +98,8 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
                 path: str = "", name: str = "ml", cfg: PostConfig | None = None,
                 style: CueStyle | None = None) -> Analysis:
     """Analysis from one track's activations: ``beat``, ``downbeat``, ``boundary``, ``drop`` (T,),
-    ``energy`` (T, 3), ``label`` (T, 5) probabilities at ``fps``; ``loudness_db`` (T,) frame level.
-    With a cue ``style``, its cue points too."""
+    ``energy`` (T, 3), ``label`` (T, 5) probabilities at ``fps``, optionally ``embedding`` (T, d)
+    for embedding novelty; ``loudness_db`` (T,) frame level. With a cue ``style``, its cue points too."""
     cfg = cfg or PostConfig()
     energy = _energy(act["energy"], fps)
     span = active_span(loudness_db, fps)

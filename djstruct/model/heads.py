@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -41,3 +42,16 @@ def activations(logits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     if "embedding" in logits:
         out["embedding"] = logits["embedding"]
     return out
+
+
+def mel_activations(model: nn.Module, mel: np.ndarray) -> dict[str, np.ndarray]:
+    """One track's activations (and ``embedding``) from its cached (T, 80) dB log-mel, in eval mode;
+    the caller's train/eval mode is restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            out = activations(model(torch.from_numpy(np.asarray(mel, dtype=np.float32))[None], with_embedding=True))
+            return {k: v[0].float().numpy() for k, v in out.items()}
+    finally:
+        model.train(was_training)

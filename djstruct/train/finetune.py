@@ -123,22 +123,12 @@ def cached_library_track(check: TrackCheck, cache_dir: Path) -> Any:
 
 def track_analyses(model: Any, tracks: Sequence[Any], post: Any) -> list[Any]:
     """The model's analysis of each cached track (activations -> shared post-processing)."""
-    import torch
-
     from djstruct.detect.ml import postprocess
     from djstruct.model import frontend as fe
-    from djstruct.model.heads import activations
+    from djstruct.model.heads import mel_activations
 
-    out = []
-    model.eval()
-    with torch.inference_mode():
-        for tr in tracks:
-            logits = model(torch.from_numpy(tr.mel.astype(np.float32))[None], with_embedding=True)
-            act = {k: v[0].numpy() for k, v in activations(logits).items()}
-            out.append(postprocess(act, fe.FPS, tr.truth["duration_s"], fe.loudness_db(tr.mel), path=tr.name,
-                                   cfg=post))
-    model.train()
-    return out
+    return [postprocess(mel_activations(model, tr.mel), fe.FPS, tr.truth["duration_s"], fe.loudness_db(tr.mel),
+                        path=tr.name, cfg=post) for tr in tracks]
 
 
 def style_agreement(model: Any, train: Sequence[Any], val: Sequence[Any], train_w: Sequence[float],

@@ -74,20 +74,16 @@ def validate(model: StructureModel, tracks: list[ds.CachedTrack]) -> tuple[dict[
     """Mean validation metrics at the best boundary threshold, and that threshold."""
     from djstruct.detect.ml import PostConfig, postprocess
     from djstruct.evaluate import METRICS, score_track
-    from djstruct.model.heads import activations
+    from djstruct.model.heads import mel_activations
 
-    model.eval()
     per_thr: dict[float, list[dict[str, float]]] = {t: [] for t in THRESHOLDS}
-    with torch.inference_mode():
-        for tr in tracks:
-            mel = torch.from_numpy(tr.mel.astype(np.float32))[None]
-            act = {k: v[0].numpy() for k, v in activations(model(mel, with_embedding=True)).items()}
-            loud = fe.loudness_db(tr.mel)
-            dur = float(tr.truth.get("duration_s", tr.n_frames / fe.FPS))
-            for t in THRESHOLDS:
-                est = postprocess(act, fe.FPS, dur, loud, cfg=PostConfig(boundary_threshold=t))
-                per_thr[t].append(score_track(tr.truth, est))
-    model.train()
+    for tr in tracks:
+        act = mel_activations(model, tr.mel)
+        loud = fe.loudness_db(tr.mel)
+        dur = float(tr.truth.get("duration_s", tr.n_frames / fe.FPS))
+        for t in THRESHOLDS:
+            est = postprocess(act, fe.FPS, dur, loud, cfg=PostConfig(boundary_threshold=t))
+            per_thr[t].append(score_track(tr.truth, est))
     means = {t: {k: float(np.mean([m[k] for m in ms])) for k in METRICS} for t, ms in per_thr.items() if ms}
     best = max(means, key=lambda t: (means[t]["boundary_f05"], means[t]["label_acc"]))
     return means[best], best
