@@ -75,7 +75,8 @@ def main() -> None:
                       cache_dir=tmp / "cache", models_dir=tmp / "models",
                       on_epoch=lambda r: print(f"  epoch {r['epoch']}: loss {r['loss'] or float('nan'):.3f} "
                                                f"val F(1 beat) {r['f_beat']:.3f} ({r['minutes']:.1f} min)"))
-        print(f"fine-tuning on {ft.n_train} tracks (+{ft.n_val} validation): {ft.seconds / 60:.1f} min, "
+        print(f"fine-tuning on {ft.n_train} tracks (+{ft.n_val} validation): {ft.seconds / 60:.1f} min "
+              f"(decoding and caching the features, the epoch-0 style and the network epochs), "
               f"{ft.epochs_run} epochs; best validation agreement {ft.metrics}")
         f_base = plan_f("default", tmp / "test", style)
         f_tuned = plan_f(str(ft.path), tmp / "test", style)

@@ -155,6 +155,9 @@ def main() -> None:
     args = ap.parse_args()
     global DETECTOR
     DETECTOR = args.detector
+    from djstruct.detect.base import default_detector_name
+
+    print(f"detector: {DETECTOR or default_detector_name()}")
     np.seterr(all="ignore")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)

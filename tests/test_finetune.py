@@ -165,3 +165,31 @@ def test_no_cue_style_anywhere_is_a_clear_error(style_library: tuple[Path, Path]
         ft.finetune(res.checks, ft.FinetuneConfig(name="x", base="tiny-random", epochs=0),
                     cache_dir=tmp_path / "cache", models_dir=tmp_path / "models")
     assert not (tmp_path / "models" / "x.pt").exists()
+
+
+def test_an_epoch_without_a_style_keeps_the_best_earlier_one(style_library: tuple[Path, Path], tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A network epoch after which no style can be fitted scores 0 and is not saved; the epoch-0
+    model with its style stays the result."""
+    import json
+
+    from djstruct.library import LibrarySource
+    from djstruct.train import finetune as ft
+    from djstruct.train.check import check_library
+
+    _, xml = style_library
+    res = check_library([LibrarySource("rekordbox-xml", xml)], Path("/nonexistent.sqlite"), reviewed=set())
+    real, calls = ft.style_agreement, []
+
+    def second_fails(*a, **k):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:
+            raise ValueError("no downbeats to learn a cue style from")
+        return real(*a, **k)
+
+    monkeypatch.setattr(ft, "style_agreement", second_fails)
+    out = ft.finetune(res.checks, ft.FinetuneConfig(name="x", base="tiny-random", epochs=1),
+                      cache_dir=tmp_path / "cache", models_dir=tmp_path / "models")
+    hist = json.loads((tmp_path / "models" / "x.json").read_text())["history"]
+    assert [h["epoch"] for h in hist] == [0, 1] and hist[1]["f_beat"] == 0.0
+    assert out.path.is_file() and out.metrics["epoch"] == 0.0

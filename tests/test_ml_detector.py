@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -45,7 +47,9 @@ def test_ml_detector_tiny_random(short_track) -> None:
     audio, _ = short_track
     det = get_detector("ml", model="tiny-random", device="cpu")
     assert det.name == "ml" and det.sample_rate_hz == 22050 and det.batched
-    assert len(det.version) == 15 and det.version.endswith(".p2")
+    from djstruct.detect.ml import POST_REVISION
+
+    assert det.version.endswith(f".p{POST_REVISION}") and len(det.version.split(".")[0]) == 12
     a = det.analyze(audio)
     _check_analysis(a)
     # a batch of different lengths comes back in order, the same as one by one
@@ -70,8 +74,10 @@ def test_out_of_memory_halves_the_batch(short_track, monkeypatch, caplog) -> Non
     monkeypatch.setattr(logging.getLogger("djstruct"), "propagate", True)  # the CLI tests turn it off
     caplog.set_level(logging.WARNING, logger="djstruct")
     audio, _ = short_track
-    clip = Audio(audio.samples[: 20 * audio.sample_rate_hz], audio.sample_rate_hz, path=None)
+    sr = audio.sample_rate_hz
+    clips = [Audio(audio.samples[k * sr: (k + 20 + 3 * k) * sr], sr, path=Path(f"/music/{k}.mp3")) for k in range(6)]
     det = MlDetector("tiny-random", device="cpu", batch_size=8)  # at most 4 per batch on a CPU
+    alone = [det.analyze(c) for c in clips]
     real = det.activations
     sizes: list[int] = []
 
@@ -83,14 +89,19 @@ def test_out_of_memory_halves_the_batch(short_track, monkeypatch, caplog) -> Non
 
     monkeypatch.setattr(det, "activations", flaky)
     monkeypatch.setattr("torch.cuda.empty_cache", lambda: None)
-    res = det.analyze_batch([clip] * 6)
-    assert len(res) == 6 and sizes == [4, 2, 2, 2]
-    assert all(r.beats == res[0].beats for r in res)
+    res = det.analyze_batch(clips)
+    assert sizes == [4, 2, 2, 2]
+    assert [r.duration_s for r in res] == [a.duration_s for a in alone]  # in the order given
+    for r, a in zip(res, alone, strict=True):
+        assert r.beats == pytest.approx(a.beats, abs=1e-6)
+        assert [s.label for s in r.sections] == [s.label for s in a.sections]
+        assert [s.start for s in r.sections] == pytest.approx([s.start for s in a.sections], abs=1e-6)
     assert "out of memory" in caplog.text
 
     monkeypatch.setattr(det, "activations", lambda waves: (_ for _ in ()).throw(RuntimeError("bad kernel")))
-    with pytest.raises(DetectorError, match="bad kernel"):
-        det.analyze_batch([clip])
+    with pytest.raises(DetectorError, match="bad kernel") as info:
+        det.analyze_batch(clips[:1])
+    assert "0.mp3" in str(info.value)
 
 
 def test_postprocess_on_ideal_activations(short_track) -> None:
@@ -144,7 +155,7 @@ def test_postprocess_embedding_novelty_finds_sections_the_head_misses(short_trac
     m = score_track(truth, postprocess(act, fe.FPS, audio.duration_s, loud))
     assert m["boundary_f05"] > 0.9 and m["label_acc"] > 0.9 and m["drop_f"] == 1.0
 
-    # label the second drop's second half "drop" too, after a strong embedding change
+    # a strong embedding change halfway through the first drop: the second half is labelled drop too
     first_drop = [s for s in truth["sections"] if s["label"] == "drop"][0]
     mid = 0.5 * (first_drop["start"] + first_drop["end"])
     split = section.copy()
@@ -156,6 +167,25 @@ def test_postprocess_embedding_novelty_finds_sections_the_head_misses(short_trac
     assert est.drops == pytest.approx(truth["drops"], abs=0.1)
     merged = postprocess(act, fe.FPS, audio.duration_s, loud, cfg=replace(PostConfig(), keep_same_label=1.1))
     assert len([s for s in merged.sections if s.label == "drop"]) == len(truth["drops"])
+
+    # the novelty's scale comes from bars a section may start at: a bigger change in the first
+    # bars (opposite directions, cosine distance 2) does not halve every real boundary's score
+    edge = np.eye(100)[section]
+    first_bar_s = 240.0 / truth["bpm"]
+    a0 = int((truth["sections"][0]["start"] + first_bar_s) * fe.FPS)
+    edge[:a0] *= -1.0
+    act["embedding"] = edge
+    strict = PostConfig(boundary_threshold=0.6)
+    m = score_track(truth, postprocess(act, fe.FPS, audio.duration_s, loud, cfg=strict))
+    assert m["boundary_f05"] > 0.9
+
+    # confidence is the boundary head's: novelty alone finds the sections but does not vouch for them
+    act["embedding"] = np.eye(100)[section]
+    silent = postprocess(act, fe.FPS, audio.duration_s, loud)
+    act["boundary"] = np.convolve(t["boundary"], smooth, mode="same")
+    sure = postprocess(act, fe.FPS, audio.duration_s, loud)
+    assert silent.sections == sure.sections
+    assert sure.confidence - silent.confidence > 0.4  # the head's contrast is half the confidence
 
 
 def test_feature_cache_is_reused(cached, monkeypatch) -> None:
