@@ -53,8 +53,8 @@ def main() -> None:
     from djstruct.audio import load_audio
     from djstruct.detect.base import analyze_file
     from djstruct.detect.ml import MlDetector
+    from djstruct.signal import to_analysis_rate
     from djstruct.synth import SR
-    from djstruct.train.dataset import to_model_rate
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -66,7 +66,7 @@ def main() -> None:
         path = Path(tmp) / "six-minutes.flac"
         sf.write(str(path), audio, SR)
         t_decode = timed(lambda: load_audio(path, det.sample_rate_hz), args.repeat)
-        wave = to_model_rate(audio, SR)
+        wave = to_analysis_rate(audio, SR)
         t_model = timed(lambda: det.activations([wave]), args.repeat)
         t_total = timed(lambda: analyze_file(path, det), args.repeat)
     print(f"ml ({args.model}) per 6-minute track: decode {t_decode:.2f} s, model {t_model:.2f} s, "

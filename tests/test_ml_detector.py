@@ -109,10 +109,11 @@ def test_postprocess_on_ideal_activations(short_track) -> None:
     from djstruct.detect.ml import postprocess
     from djstruct.evaluate import score_track
     from djstruct.model import frontend as fe
-    from djstruct.train.dataset import frame_targets, to_model_rate
+    from djstruct.signal import to_analysis_rate
+    from djstruct.train.dataset import frame_targets
 
     audio, truth = short_track
-    mel = fe.log_mel(to_model_rate(audio.samples, audio.sample_rate_hz)).numpy()
+    mel = fe.log_mel(to_analysis_rate(audio.samples, audio.sample_rate_hz)).numpy()
     t = frame_targets(truth, len(mel), fe.FPS)
     smooth = np.array([0.3, 1.0, 0.3])
     act = {k: np.convolve(t[k], smooth, mode="same") for k in ("beat", "downbeat", "boundary", "drop")}
@@ -134,10 +135,11 @@ def test_postprocess_embedding_novelty_finds_sections_the_head_misses(short_trac
     from djstruct.detect.ml import PostConfig, postprocess
     from djstruct.evaluate import score_track
     from djstruct.model import frontend as fe
-    from djstruct.train.dataset import frame_targets, to_model_rate
+    from djstruct.signal import to_analysis_rate
+    from djstruct.train.dataset import frame_targets
 
     audio, truth = short_track
-    mel = fe.log_mel(to_model_rate(audio.samples, audio.sample_rate_hz)).numpy()
+    mel = fe.log_mel(to_analysis_rate(audio.samples, audio.sample_rate_hz)).numpy()
     t = frame_targets(truth, len(mel), fe.FPS)
     smooth = np.array([0.3, 1.0, 0.3])
     act = {k: np.convolve(t[k], smooth, mode="same") for k in ("beat", "downbeat", "drop")}

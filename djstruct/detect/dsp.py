@@ -12,15 +12,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from djstruct.detect.features import Features, active_span, compute_features
+from djstruct.constants import ANALYSIS_RATE_HZ, DSP_ENERGY_DECIMATE
+from djstruct.detect.features import Features, compute_features
 from djstruct.postprocess import grid as gridmod
 from djstruct.postprocess import sections as secmod
 from djstruct.postprocess.labels import SectionStats, label_by_rules, sections_from_bounds
+from djstruct.signal import active_span, band_level_to_unit
 from djstruct.types import Analysis, Audio, Energy, Section
 
 log = logging.getLogger(__name__)
 
-ENERGY_DECIMATE = 8  # energy curve at fps / 8 = 10.8 Hz
+ENERGY_DECIMATE = DSP_ENERGY_DECIMATE
 HOP_MIN = 1024  # shorter audio (< ~0.2 s) is too short to analyse
 # Spectral-flux peaks of a centred 1024-sample window lead the true attack by ~10 ms (measured on
 # the synthetic corpus, whose attacks are exact); beats are shifted back by this much.
@@ -32,7 +34,7 @@ class DspDetector:
 
     name = "dsp"
     version = "1"
-    sample_rate_hz = 22050
+    sample_rate_hz = ANALYSIS_RATE_HZ
 
     def __init__(
         self,
@@ -194,6 +196,5 @@ def band_energy(f: Features) -> Energy:
         return Energy(ENERGY_DECIMATE / f.fps, empty, empty, empty)
     p = 10.0 ** (f.bands[: n * ENERGY_DECIMATE] / 10.0)
     db = 10.0 * np.log10(p.reshape(n, ENERGY_DECIMATE, 3).mean(axis=1) + 1e-10)
-    ref = np.percentile(db, 99, axis=0)
-    e = np.clip((db - (ref - 50.0)) / 50.0, 0.0, 1.0).astype(np.float32)
+    e = band_level_to_unit(db)
     return Energy(ENERGY_DECIMATE / f.fps, e[:, 0], e[:, 1], e[:, 2])

@@ -13,13 +13,11 @@ from functools import cached_property
 import numpy as np
 import scipy.fft
 
+from djstruct.constants import BAND_EDGES_HZ, DSP_FMAX_HZ, DSP_HOP, DSP_N_FFT, DSP_N_MELS, KICK_BAND_HZ
+from djstruct.signal import mel_filterbank
 from djstruct.types import Audio
 
-N_FFT = 1024
-HOP = 256
-N_MELS = 64
-BASS_HZ = 150.0
-HIGH_HZ = 2500.0
+N_FFT, HOP, N_MELS = DSP_N_FFT, DSP_HOP, DSP_N_MELS
 _BLOCK_FRAMES = 4096
 
 
@@ -56,27 +54,6 @@ class Features:
         return self.n_frames / self.fps
 
 
-def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float = 30.0, fmax: float | None = None):
-    """Slaney-style triangular mel filterbank, (n_mels, n_fft // 2 + 1) float32."""
-    fmax = fmax or sr / 2.0
-
-    def hz2mel(f: np.ndarray | float) -> np.ndarray:
-        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
-
-    def mel2hz(m: np.ndarray) -> np.ndarray:
-        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
-
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    pts = mel2hz(np.linspace(hz2mel(fmin), hz2mel(fmax), n_mels + 2))
-    fb = np.zeros((n_mels, len(freqs)), dtype=np.float32)
-    for i in range(n_mels):
-        lo, c, hi = pts[i], pts[i + 1], pts[i + 2]
-        up = (freqs - lo) / max(c - lo, 1e-9)
-        down = (hi - freqs) / max(hi - c, 1e-9)
-        fb[i] = np.maximum(0.0, np.minimum(up, down)) * (2.0 / (hi - lo))
-    return fb
-
-
 def compute_features(audio: Audio) -> Features:
     """Features of ``audio`` (any rate; 22050 Hz expected)."""
     sr = audio.sample_rate_hz
@@ -87,9 +64,9 @@ def compute_features(audio: Audio) -> Features:
     if len(x) < N_FFT:
         x = np.pad(x, (0, N_FFT - len(x)))
     window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
-    fb = mel_filterbank(sr, N_FFT, N_MELS, fmax=min(11000.0, sr / 2))
+    fb = mel_filterbank(sr, N_FFT, N_MELS, fmax=min(DSP_FMAX_HZ, sr / 2))
     freqs = np.fft.rfftfreq(N_FFT, 1.0 / sr)
-    k_bass, k_high, k_low = (int(np.searchsorted(freqs, hz)) for hz in (BASS_HZ, HIGH_HZ, 200.0))
+    k_bass, k_high, k_low = (int(np.searchsorted(freqs, hz)) for hz in (*BAND_EDGES_HZ, KICK_BAND_HZ))
     band_slices = [slice(0, k_bass), slice(k_bass, k_high), slice(k_high, None)]
 
     mel = np.empty((n_frames, N_MELS), dtype=np.float32)
@@ -122,16 +99,3 @@ def _flux(logspec: np.ndarray) -> np.ndarray:
     k = 43
     local = np.convolve(f, np.ones(k) / k, mode="same")
     return np.maximum(f - local, 0.0).astype(np.float32)
-
-
-def active_span(rms_db: np.ndarray, fps: float, floor_db: float = 45.0) -> tuple[float, float] | None:
-    """(start_s, end_s) of the part of the track louder than ``max - floor_db``; None if silent."""
-    if len(rms_db) == 0:
-        return None
-    peak = float(np.percentile(rms_db, 99.5))
-    if peak < -70.0:
-        return None
-    on = np.where(rms_db > peak - floor_db)[0]
-    if len(on) == 0:
-        return None
-    return on[0] / fps, (on[-1] + 1) / fps

@@ -28,18 +28,19 @@ from typing import Any
 
 import numpy as np
 
-from djstruct.detect.features import active_span
+from djstruct.constants import ANALYSIS_RATE_HZ, MODEL_ENERGY_DECIMATE
 from djstruct.errors import DetectorError, ModelError
 from djstruct.postprocess import grid as gridmod
 from djstruct.postprocess import sections as secmod
 from djstruct.postprocess.cue_style import CueStyle, pick_cues
 from djstruct.postprocess.labels import labels_from_probs, sections_from_bounds
+from djstruct.signal import active_span, to_analysis_rate
 from djstruct.types import Analysis, Audio, Energy, Section
 
 log = logging.getLogger(__name__)
 
 POST_REVISION = 2  # bump when post-processing changes results, so stored analyses are redone
-ENERGY_DECIMATE = 4  # energy at 43.07 / 4 = 10.8 Hz (the dsp detector's rate)
+ENERGY_DECIMATE = MODEL_ENERGY_DECIMATE
 MIN_SAMPLES = 4096
 
 
@@ -168,7 +169,7 @@ class MlDetector:
     """Tempo, beats, downbeats, sections, labels, drops and energy from the trained structure model."""
 
     name = "ml"
-    sample_rate_hz = 22050
+    sample_rate_hz = ANALYSIS_RATE_HZ
     batched = True
 
     def __init__(self, model: str = "default", device: str = "auto", batch_size: int = 8,
@@ -212,7 +213,6 @@ class MlDetector:
 
     def analyze_batch(self, audios: Sequence[Audio]) -> list[Analysis]:
         from djstruct.model import frontend as fe
-        from djstruct.train.dataset import to_model_rate
 
         out: list[Analysis | None] = [None] * len(audios)
         waves: dict[int, np.ndarray] = {}
@@ -221,7 +221,7 @@ class MlDetector:
             if len(a.samples) < MIN_SAMPLES:
                 out[i] = _trivial(path, a.duration_s, None, self.name)
             else:
-                waves[i] = to_model_rate(a.samples, a.sample_rate_hz)
+                waves[i] = to_analysis_rate(a.samples, a.sample_rate_hz)
         order = sorted(waves, key=lambda i: len(waves[i]))  # similar lengths pad least
         bs = self.batch_size if self.device != "cpu" else min(self.batch_size, 4)
         pos = 0

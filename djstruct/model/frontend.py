@@ -17,17 +17,20 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from djstruct.detect.features import mel_filterbank
+from djstruct.constants import (
+    ANALYSIS_RATE_HZ,
+    BAND_EDGES_HZ,
+    MODEL_FMAX_HZ,
+    MODEL_FMIN_HZ,
+    MODEL_FPS,
+    MODEL_HOP,
+    MODEL_N_FFT,
+    MODEL_N_MELS,
+)
+from djstruct.signal import band_level_to_unit, mel_filterbank
 
-SAMPLE_RATE_HZ = 22050
-N_FFT = 1024
-HOP = 512
-N_MELS = 80
-FMIN_HZ = 30.0
-FMAX_HZ = 11000.0
-FPS = SAMPLE_RATE_HZ / HOP  # 43.066 frames per second
-# Energy bands (same edges as djstruct.types.Energy): bass < 150 Hz, mid 150-2500 Hz, high > 2500 Hz.
-BAND_EDGES_HZ = (150.0, 2500.0)
+SAMPLE_RATE_HZ, N_FFT, HOP, N_MELS = ANALYSIS_RATE_HZ, MODEL_N_FFT, MODEL_HOP, MODEL_N_MELS
+FMIN_HZ, FMAX_HZ, FPS = MODEL_FMIN_HZ, MODEL_FMAX_HZ, MODEL_FPS
 
 
 def frontend_id() -> str:
@@ -80,16 +83,11 @@ def log_mel(wave: torch.Tensor | np.ndarray) -> torch.Tensor:
 
 def band_energy_from_mel(mel_db: np.ndarray) -> np.ndarray:
     """(n_frames, 3) float32 in [0, 1]: bass/mid/high power from a (n_frames, N_MELS) dB log-mel,
-    mapped like :func:`djstruct.detect.dsp.band_energy`: linear from 50 dB below the band's loud level
-    (99th percentile over the track) up to that level."""
+    mapped by :func:`djstruct.signal.band_level_to_unit` like the ``dsp`` detector's energy."""
     band = mel_band_index()
     p = 10.0 ** (mel_db.astype(np.float64) / 10.0)
     sums = np.stack([p[:, band == b].sum(axis=1) for b in range(3)], axis=1)
-    db = 10.0 * np.log10(sums + 1e-10)
-    if len(db) == 0:
-        return np.zeros((0, 3), dtype=np.float32)
-    ref = np.percentile(db, 99, axis=0)
-    return np.clip((db - (ref - 50.0)) / 50.0, 0.0, 1.0).astype(np.float32)
+    return band_level_to_unit(10.0 * np.log10(sums + 1e-10))
 
 
 def loudness_db(mel_db: np.ndarray) -> np.ndarray:

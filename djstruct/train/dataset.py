@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from djstruct.model import frontend as fe
+from djstruct.signal import to_analysis_rate
 from djstruct.types import SECTION_LABELS
 
 log = logging.getLogger(__name__)
@@ -59,18 +60,6 @@ def cache_path(cache_dir: Path, seed: int, index: int) -> Path:
     return Path(cache_dir) / f"synth-{seed}-{index:03d}-{fe.frontend_id()}.npz"
 
 
-def to_model_rate(audio: np.ndarray, sr: int) -> np.ndarray:
-    """Downmix (n, ch) or (n,) audio to mono and resample to 22050 Hz; (m,) float32."""
-    x = np.asarray(audio, dtype=np.float32)
-    if x.ndim == 2:
-        x = x.mean(axis=1)
-    if sr != fe.SAMPLE_RATE_HZ:
-        import soxr
-
-        x = soxr.resample(x, sr, fe.SAMPLE_RATE_HZ, quality="HQ")
-    return np.ascontiguousarray(x, dtype=np.float32)
-
-
 def prepare_track(seed: int, index: int, cache_dir: Path, *, short: bool = False, variety: float = 0.0) -> Path:
     """Render, featurise and cache track ``(seed, index)`` (of ``variety``) unless cached; returns the npz path."""
     path = cache_path(cache_dir, seed, index)
@@ -83,7 +72,7 @@ def prepare_track(seed: int, index: int, cache_dir: Path, *, short: bool = False
     from djstruct.synth import SR, render_track, track_name
 
     audio, truth = render_track(seed, index, short=short, variety=variety)
-    mono = to_model_rate(audio, SR)
+    mono = to_analysis_rate(audio, SR)
     mel = fe.log_mel(mono).numpy()
     energy = fe.band_energy_from_mel(mel)
     path.parent.mkdir(parents=True, exist_ok=True)
