@@ -41,31 +41,55 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename, fsync the
-    folder. ``mode`` (permission bits) defaults to the existing file's."""
-    from djstruct.errors import WritebackError
+def atomic_write(path: Path, fill: Callable[[Path], None], *, mode: int | None = None, suffix: str = "",
+                 verify: Callable[[Path], None] | None = None,
+                 error: type[DjstructError] = WritebackError) -> None:
+    """Write a file atomically: ``fill(tmp)`` writes a temporary sibling of ``path`` (named by
+    :func:`temp_path_for`, ending in ``suffix`` for writers that go by the extension), which is
+    flushed to disk, given ``mode`` (default: the existing file's permission bits), checked by
+    ``verify(tmp)`` when given, and renamed over ``path``; then the folder entry is flushed.
 
+    On any failure the temporary file is removed and ``path`` is untouched. djstruct errors pass
+    through; OS errors become ``error(path, reason)`` (a full disk says so); others are re-raised.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise error(path, "is a folder, not a file")
     if mode is None and path.exists():
-        mode = path.stat().st_mode & 0o7777
-    tmp = temp_path_for(path)
+        mode = stat.S_IMODE(path.stat().st_mode)
+    tmp = temp_path_for(path, suffix)
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        fill(tmp)
+        _fsync_path(tmp, os.O_RDONLY)
         if mode is not None:
             os.chmod(tmp, mode)
+        if verify is not None:
+            verify(tmp)
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except OSError as e:
+    except BaseException as exc:
         _remove(tmp)
-        raise WritebackError(path, f"cannot write: {e.strerror or e}") from e
+        if isinstance(exc, DjstructError) or not isinstance(exc, OSError):
+            raise
+        reason = "disk full: nothing was written" if _disk_full(exc) else f"cannot write: {exc.strerror or exc}"
+        raise error(path, reason) from exc
+    _fsync_dir(path.parent)
 
 
-def temp_path_for(path: Path) -> Path:
-    """A fresh temporary name next to ``path``: ``.djstruct-<name>.<random>.tmp``."""
-    return path.with_name(f"{TMP_PREFIX}{path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None,
+                       error: type[DjstructError] = WritebackError) -> None:
+    """:func:`atomic_write` of ``data``."""
+    atomic_write(path, lambda tmp: tmp.write_bytes(data), mode=mode, error=error)
+
+
+def atomic_write_text(path: Path, text: str, *, mode: int | None = None,
+                      error: type[DjstructError] = WritebackError) -> None:
+    """:func:`atomic_write` of ``text`` as UTF-8."""
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode, error=error)
+
+
+def temp_path_for(path: Path, suffix: str = "") -> Path:
+    """A fresh temporary name next to ``path``: ``.djstruct-<name>.<random>.tmp<suffix>``."""
+    return path.with_name(f"{TMP_PREFIX}{path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}{suffix}")
 
 
 def check_writable(path: Path) -> os.stat_result:

@@ -115,14 +115,15 @@ def collect_tracks(config: ScanConfig, store: Any, emit: Callable[[ScanEvent], N
 
 def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = None) -> ScanResult:
     """Scan every source in ``config`` and analyse what changed. Holds the store's run lock."""
+    from djstruct import config as paths
+    from djstruct.audio.fingerprint import fingerprint
     from djstruct.detect.base import get_detector
-    from djstruct.fingerprint import fingerprint
     from djstruct.lock import RunLock
-    from djstruct.store import Store, default_store_path
+    from djstruct.store import Store
 
     t_start = time.perf_counter()
     emit = on_event or (lambda e: None)
-    store_path = config.store_path or default_store_path()
+    store_path = config.store_path or paths.store_path()
     detector = get_detector(config.detector, **config.detector_options)
     batched = bool(getattr(detector, "batched", False))
     failed: list[tuple[str, str]] = []

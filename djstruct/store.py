@@ -25,27 +25,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from djstruct import config
+from djstruct.audio.fingerprint import Fingerprint, audio_hash, quick_stat
 from djstruct.errors import DjstructError, StoreError
-from djstruct.fingerprint import Fingerprint, audio_hash, quick_stat
 from djstruct.types import Analysis, Track
 
 log = logging.getLogger(__name__)
 
-STORE_ENV = "DJSTRUCT_STORE"
 BUSY_TIMEOUT_MS = 10_000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
-__all__ = ["FileRow", "LibraryStatus", "MIGRATIONS", "Store", "StoreStatus", "default_store_path"]
-
-
-def default_store_path() -> Path:
-    """``$DJSTRUCT_STORE`` if set, else ``<user data dir>/djstruct/store.sqlite``."""
-    env = os.environ.get(STORE_ENV)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("djstruct")) / "store.sqlite"
+__all__ = ["FileRow", "LibraryStatus", "MIGRATIONS", "Store", "StoreStatus"]
 
 
 # --------------------------------------------------------------------------- schema
@@ -141,7 +131,7 @@ class Store:
     """
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = Path(path) if path is not None else default_store_path()
+        self.path = Path(path) if path is not None else config.store_path()
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         try:
@@ -160,7 +150,7 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | None = None) -> Store:
-        """Open (creating if needed) the store at ``path`` (default: :func:`default_store_path`)."""
+        """Open (creating if needed) the store at ``path`` (default: :func:`djstruct.config.store_path`)."""
         return cls(path)
 
     def __enter__(self) -> Store:
@@ -191,7 +181,7 @@ class Store:
             return
         if head and head != _SQLITE_MAGIC:
             raise StoreError(self.path, "not an analysis store (not an SQLite database); move it away or pick "
-                                        f"another path with ${STORE_ENV}")
+                                        f"another path with ${config.STORE_ENV}")
 
     def _configure(self) -> None:
         conn = self._db

@@ -25,13 +25,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from djstruct.constants import MP3_NO_XING_DELAY_SAMPLES
+
 log = logging.getLogger(__name__)
 
-MP3_DELAY_SAMPLES = 1105  # LAME encoder delay (576) + mpg123/MAD decoder delay (529)
 
 # (app, kind) -> offset in samples at the file's sample rate; kind is "mp3-noxing", "mp3", "aac", "other".
 OFFSETS: dict[tuple[str, str], int] = {
-    ("rekordbox", "mp3-noxing"): MP3_DELAY_SAMPLES,
+    ("rekordbox", "mp3-noxing"): MP3_NO_XING_DELAY_SAMPLES,
 }
 
 

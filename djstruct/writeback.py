@@ -81,7 +81,7 @@ def resolve_target(config: WritebackConfig) -> str:
 def plan_track(track: Track, store, journal, layout, target: str, policy: str) -> TrackPlan:  # type: ignore[no-untyped-def]
     """Plan and diff one track (reads the store and, for Serato, the file's current tags)."""
     from djstruct import timing
-    from djstruct.fingerprint import fingerprint
+    from djstruct.audio.fingerprint import fingerprint
 
     path = track.path
     if not path.is_file():
@@ -127,14 +127,15 @@ def _to_app(c: Cue, offset: float, app: str) -> Cue:
 
 def run_writeback(config: WritebackConfig, on_event: Callable[[str, str], None] | None = None) -> WritebackResult:
     """Plan every track of the sources; unless ``dry_run``, write and journal the changes."""
+    from djstruct import config as paths
     from djstruct.journal import Journal
     from djstruct.lock import RunLock
-    from djstruct.store import Store, default_store_path
+    from djstruct.store import Store
 
     emit = on_event or (lambda kind, msg: None)
     target = resolve_target(config)
     layout = load_layout(config.layout)
-    store_path = config.store_path or default_store_path()
+    store_path = config.store_path or paths.store_path()
     if not store_path.exists():
         raise ConfigError(store_path, "no analysis store yet (run djstruct scan first)")
     with RunLock(store_path.with_name(store_path.name + ".lock")), Store.open(store_path) as store:

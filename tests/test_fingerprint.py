@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from djstruct.audio.fingerprint import Fingerprint, audio_hash, audio_payload_range, fingerprint, quick_stat
 from djstruct.errors import AudioError
-from djstruct.fingerprint import Fingerprint, audio_hash, audio_payload_range, fingerprint, quick_stat
 
 SR = 44100
 BIG = 100_000  # bytes of tag payload added by a re-tag

@@ -257,8 +257,8 @@ def test_read_only_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
             def refuse(*args: Any, **kwargs: Any) -> int:
                 raise PermissionError(13, "Permission denied")
 
-            monkeypatch.setattr(rbx.os, "open", refuse)
-        with pytest.raises(WritebackError, match="cannot write in .*ro: Permission denied"):
+            monkeypatch.setattr(Path, "write_bytes", refuse)
+        with pytest.raises(WritebackError, match="ro/out.xml: cannot write: Permission denied"):
             write_xml(folder / "out.xml", {}, base_xml=RB5_XML)
     finally:
         folder.chmod(0o755)

@@ -244,7 +244,7 @@ def test_pages_embed_their_data(tmp_path: Path) -> None:
 
 @pytest.fixture()
 def store_with_tracks(tmp_path: Path) -> tuple[Path, Path]:
-    from djstruct.fingerprint import fingerprint
+    from djstruct.audio.fingerprint import fingerprint
 
     lib = tmp_path / "lib"
     lib.mkdir()

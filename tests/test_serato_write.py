@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from djstruct import safe_write
+from djstruct.audio.fingerprint import audio_hash
 from djstruct.errors import TagError, WritebackError
-from djstruct.fingerprint import audio_hash
 from djstruct.library import serato_markers as sm
 from djstruct.library.serato import FLAC_KEYS, MARKERS2, MARKERS_, MP4_KEYS, OGG_KEYS, read_serato_tags
 from djstruct.safe_write import atomic_rewrite, file_sha256

@@ -16,9 +16,10 @@ import pytest
 import soundfile as sf
 
 from djstruct import store as store_mod
+from djstruct.audio.fingerprint import fingerprint, quick_stat
+from djstruct.config import store_path as default_store_path
 from djstruct.errors import StoreError
-from djstruct.fingerprint import fingerprint, quick_stat
-from djstruct.store import Store, default_store_path
+from djstruct.store import Store
 from djstruct.types import Analysis, Energy, Section, Track
 
 DET, VER = "dsp", "1.0"

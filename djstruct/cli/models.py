@@ -16,8 +16,9 @@ def models() -> None:
 @models.command("list")
 def list_cmd() -> None:
     """Name, backbone, parameters, file size, sha256 and validation metrics of every known model."""
+    from djstruct.config import models_dir
     from djstruct.errors import DjstructError
-    from djstruct.model.registry import entries, load_model, models_dir
+    from djstruct.model.registry import entries, load_model
 
     table = Table(header_style="bold")
     for col in ("name", "source", "backbone", "params", "size", "sha256", "validation"):

@@ -18,7 +18,8 @@ from djstruct.errors import DjstructError
 @click.option("--json", "as_json", is_flag=True)
 def status(store_path: Path | None, as_json: bool) -> None:
     """Tracks, analysed, stale, failed and pending, by library."""
-    from djstruct.store import Store, default_store_path
+    from djstruct.config import store_path as default_store_path
+    from djstruct.store import Store
 
     path = store_path or default_store_path()
     if not path.exists():

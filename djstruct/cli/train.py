@@ -63,7 +63,7 @@ def train(folders: tuple[Path, ...], from_library: bool, rekordbox_xml: Path | N
     if epochs < 1:
         fail("--synthetic needs --epochs 1 or more", 2)
         return
-    from djstruct.model.registry import models_dir
+    from djstruct.config import models_dir
     from djstruct.train.loop import TrainConfig
     from djstruct.train.loop import train as run_training
 

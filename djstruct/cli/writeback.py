@@ -106,9 +106,10 @@ def _render(p) -> None:  # type: ignore[no-untyped-def]
 @click.option("--list", "list_runs", is_flag=True, help="List writeback runs.")
 def undo(run: int | None, store: Path | None, force: bool, list_runs: bool) -> None:
     """Restore what writeback RUN wrote (default: the latest run), byte for byte."""
+    from djstruct.config import store_path as default_store_path
     from djstruct.journal import Journal
     from djstruct.lock import RunLock
-    from djstruct.store import Store, default_store_path
+    from djstruct.store import Store
     from djstruct.writers.apply import undo_run
 
     path = store or default_store_path()

@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from djstruct.audio import SUPPORTED_EXTENSIONS
 from djstruct.errors import LibraryError
 from djstruct.library import serato, serato_crates
 from djstruct.types import Track
 
 logger = logging.getLogger(__name__)
 
-AUDIO_EXTENSIONS: tuple[str, ...] = (".mp3", ".flac", ".wav", ".aif", ".aiff", ".ogg", ".opus", ".m4a", ".mp4")
+AUDIO_EXTENSIONS: tuple[str, ...] = tuple(sorted(SUPPORTED_EXTENSIONS))  # what djstruct can decode
 
 _TITLE_KEYS = ("TIT2", "title", "\xa9nam")
 _ARTIST_KEYS = ("TPE1", "artist", "\xa9ART")

@@ -15,9 +15,6 @@ The model is rebuilt from ``config``; anything that does not match raises :class
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +29,7 @@ from djstruct.model import frontend as fe
 from djstruct.model.backbone import build_backbone
 from djstruct.model.encoder import Encoder
 from djstruct.model.heads import Heads
+from djstruct.safe_write import atomic_write, file_sha256
 
 FORMAT = "djstruct-model"
 FORMAT_VERSION = 1
@@ -156,13 +154,6 @@ class Checkpoint:
     djstruct_version: str = ""
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def save_checkpoint(path: str | Path, model: StructureModel, config: ModelConfig | None = None,
                     metrics: dict[str, Any] | None = None, *, extra: dict[str, Any] | None = None) -> str:
@@ -183,16 +174,12 @@ def save_checkpoint(path: str | Path, model: StructureModel, config: ModelConfig
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".pt.tmp")
-    os.close(fd)
-    try:
+
+    def fill(tmp: Path) -> None:
         with open(tmp, "wb") as fh:  # a file object, not a path: torch would name the zip records after the
             torch.save(obj, fh)  # (random) temporary file name and the same model would hash differently
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a model file is meant to be shared/shipped
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    atomic_write(path, fill, mode=0o644, error=ModelError)  # a model file is meant to be shared/shipped
     return file_sha256(path)
 
 

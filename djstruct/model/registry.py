@@ -10,30 +10,20 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from djstruct import config
 from djstruct.errors import ModelError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-MODEL_DIR_ENV = "DJSTRUCT_MODEL_DIR"
 
 # name -> (file inside WEIGHTS_DIR, sha256)
 SHIPPED: dict[str, tuple[str, str]] = {
     "default": ("djstruct-mel-v3.pt", "8e8e26ce17017514668e7bbc79c2ee36c4d3b31fd616bffce11a71c0cbfdc95d"),
 }
 TINY_SEED = 1234
-
-
-def models_dir() -> Path:
-    env = os.environ.get(MODEL_DIR_ENV)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("djstruct")) / "models"
 
 
 @dataclass(frozen=True)
@@ -48,7 +38,7 @@ def entries() -> list[ModelEntry]:
     """Every model known by name: shipped, built-in, then user models (sorted)."""
     out = [ModelEntry(n, WEIGHTS_DIR / f, sha, "shipped") for n, (f, sha) in SHIPPED.items()]
     out.append(ModelEntry("tiny-random", None, None, "builtin"))
-    d = models_dir()
+    d = config.models_dir()
     if d.is_dir():
         taken = {e.name for e in out}
         for p in sorted(d.glob("*.pt")):

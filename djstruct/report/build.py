@@ -17,6 +17,7 @@ from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
+from djstruct import config as paths
 from djstruct.cues.plan import load_layout
 from djstruct.errors import ConfigError, DjstructError, LibraryError
 from djstruct.library import LibrarySource, iter_tracks
@@ -160,11 +161,11 @@ def build_report(config: ReportConfig, on_progress: ProgressFn | None = None) ->
     """Write the report into ``config.out_dir``; returns what was written. Waveforms of files unchanged
     since the last build into the same folder come from its cache. Raises ConfigError for a missing
     store, an unknown layout or an unusable output folder."""
-    from djstruct.store import Store, default_store_path
+    from djstruct.store import Store
 
     t0 = time.perf_counter()
     progress = on_progress or (lambda stage, done, total: None)
-    store_path = config.store_path or default_store_path()
+    store_path = config.store_path or paths.store_path()
     if not store_path.exists():
         raise ConfigError(store_path, "no analysis store yet (run djstruct scan first)")
     out = Path(config.out_dir)

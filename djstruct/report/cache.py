@@ -13,6 +13,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from djstruct.errors import DjstructError
+from djstruct.safe_write import atomic_write_text
+
 log = logging.getLogger(__name__)
 
 CACHE_DIR = Path(".cache") / "waveforms"
@@ -50,8 +53,7 @@ class WaveCache:
             return
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.dir / f".{page_id}.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps({"key": key, "wave": wave}, separators=(",", ":")), encoding="utf-8")
-            os.replace(tmp, self.dir / f"{page_id}.json")
-        except OSError as e:  # a cache that cannot be written only costs time next build
+            text = json.dumps({"key": key, "wave": wave}, separators=(",", ":"))
+            atomic_write_text(self.dir / f"{page_id}.json", text, error=DjstructError)
+        except (OSError, DjstructError) as e:  # a cache that cannot be written only costs time next build
             log.debug("cannot write the waveform cache for %s: %s", page_id, e)

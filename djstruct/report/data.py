@@ -156,8 +156,8 @@ def status_of(track: Track, analysis: Analysis | None, row: FileRow | None) -> t
     if analysis is None:
         return "pending", "not analysed yet (run djstruct scan)"
     if row is not None and row.size is not None:
+        from djstruct.audio.fingerprint import quick_stat
         from djstruct.errors import DjstructError
-        from djstruct.fingerprint import quick_stat
 
         try:
             if quick_stat(track.path) != (row.size, row.mtime_ns):

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 from html import escape
 from pathlib import Path
 from typing import Any
 
+from djstruct.errors import DjstructError
 from djstruct.report.assets import INDEX_JS, REPORT_CSS
 from djstruct.report.palette import palette_json, section_color
 from djstruct.report.track_js import TRACK_JS
+from djstruct.safe_write import atomic_write_text
 
 GENERATOR = '<meta name="generator" content="djstruct report">'
 
@@ -44,9 +45,7 @@ def script_json(data: Any) -> str:
 
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, text, error=DjstructError)
 
 
 def write_assets(out: Path) -> None:

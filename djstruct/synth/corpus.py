@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
-import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from djstruct.errors import ConfigError, DjstructError, EncodeError
+from djstruct.safe_write import atomic_write_text
 from djstruct.synth.render import SR, genre_for, render_track
 
 logger = logging.getLogger(__name__)
@@ -72,9 +72,7 @@ def write_track(out_dir: str | Path, seed: int, index: int, fmt: str, ext: str, 
     t1 = time.perf_counter()
     audio_path = _write_audio(audio, out / f"{name}.{ext.lstrip('.')}", fmt)
     json_path = out / f"{name}.json"
-    tmp = json_path.with_suffix(".json.tmp")
-    tmp.write_text(_truth_json({"file": audio_path.name, **truth}), encoding="utf-8")
-    os.replace(tmp, json_path)
+    atomic_write_text(json_path, _truth_json({"file": audio_path.name, **truth}), error=EncodeError)
     logger.info("%s: rendered %.1f s of audio in %.2f s, encoded %s in %.2f s", name, truth["duration_s"],
                 t1 - t0, fmt, time.perf_counter() - t1)
     return json_path

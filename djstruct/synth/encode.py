@@ -36,8 +36,6 @@ written in blocks (libsndfile crashed writing a 5-minute OGG in one call).
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -45,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from djstruct.errors import EncodeError
+from djstruct.safe_write import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -124,18 +123,17 @@ def encode(
     if not path.parent.is_dir():
         raise EncodeError(path, "target folder does not exist")
 
-    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{ext}")
-    try:
+    def fill(tmp: Path) -> None:
         if fmt in _SOUNDFILE_FORMATS:
             _write_soundfile(x, sample_rate_hz, tmp, fmt, bitrate_kbps)
         else:
             _write_av(x, sample_rate_hz, tmp, fmt, bitrate_kbps)
-        os.replace(tmp, path)
+
+    try:
+        atomic_write(path, fill, suffix=ext, error=EncodeError)
     except EncodeError:
-        tmp.unlink(missing_ok=True)
         raise
     except Exception as exc:  # any library failure becomes one clean error
-        tmp.unlink(missing_ok=True)
         raise EncodeError(path, f"{fmt} encoding failed: {type(exc).__name__}: {exc}") from exc
     logger.debug("encoded %s (%s, %d frames at %d Hz)", path, fmt, len(x), sample_rate_hz)
     return path

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from djstruct import config
 from djstruct.library import LibrarySource
 from djstruct.train.harvest import HarvestSkip, harvest
 from djstruct.train.label_issues import LabelIssue, find_label_issues
@@ -38,13 +39,13 @@ def check_library(sources: Sequence[LibrarySource], store_path: Path | None = No
                   k: int = 5, reviewed: set[str] | None = None, find_issues: bool = True) -> LibraryCheck:
     """Harvest and tier ``sources``; with ``find_issues`` also rank likely label errors (needs the
     tracks' analyses in the store; training and agreement do without)."""
-    from djstruct.store import Store, default_store_path
+    from djstruct.store import Store
 
     verified = set(reviewed) if reviewed is not None else load_reviewed()
     checks: list[TrackCheck] = []
     skipped: list[HarvestSkip] = []
     analyses: dict[str, Analysis] = {}
-    path = store_path or default_store_path()
+    path = store_path or config.store_path()
     store = Store.open(path) if path.exists() else None
     try:
         for item in harvest(sources):

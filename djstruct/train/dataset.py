@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,22 +22,15 @@ from typing import Any
 
 import numpy as np
 
+from djstruct.errors import DjstructError
 from djstruct.model import frontend as fe
+from djstruct.safe_write import atomic_write
 from djstruct.signal import to_analysis_rate
 from djstruct.types import SECTION_LABELS
 
 log = logging.getLogger(__name__)
 
 IGNORE = -100  # label target outside any section
-
-
-def default_cache_dir() -> Path:
-    env = os.environ.get("DJSTRUCT_CACHE_DIR")
-    if env:
-        return Path(env).expanduser() / "features"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("djstruct")) / "features"
 
 
 @dataclass(frozen=True)
@@ -76,12 +67,13 @@ def prepare_track(seed: int, index: int, cache_dir: Path, *, short: bool = False
     mel = fe.log_mel(mono).numpy()
     energy = fe.band_energy_from_mel(mel)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    os.close(fd)
-    with open(tmp, "wb") as fh:
-        np.savez(fh, mel=mel.astype(np.float16), energy=energy.astype(np.float16),
-                 truth=np.array(json.dumps({"name": track_name(seed, index), **truth})))
-    os.replace(tmp, path)
+
+    def fill(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, mel=mel.astype(np.float16), energy=energy.astype(np.float16),
+                     truth=np.array(json.dumps({"name": track_name(seed, index), **truth})))
+
+    atomic_write(path, fill, error=DjstructError)
     return path
 
 

@@ -30,8 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from djstruct.errors import ConfigError, ModelError
+from djstruct import config
+from djstruct.errors import ConfigError, DjstructError, ModelError
 from djstruct.postprocess.cue_style import CueStyle, StyleExample, fit_style, onset_f, pick_cues
+from djstruct.safe_write import atomic_write
 from djstruct.train.tiers import TrackCheck
 
 log = logging.getLogger(__name__)
@@ -99,7 +101,7 @@ def library_truth(check: TrackCheck, duration_s: float) -> dict[str, Any]:
 def cached_library_track(check: TrackCheck, cache_dir: Path) -> Any:
     """Features of a library track (cached by path + audio hash) with its library truth."""
     from djstruct.audio import load_audio
-    from djstruct.fingerprint import audio_hash
+    from djstruct.audio.fingerprint import audio_hash
     from djstruct.model import frontend as fe
     from djstruct.train.dataset import CachedTrack
 
@@ -115,9 +117,12 @@ def cached_library_track(check: TrackCheck, cache_dir: Path) -> Any:
         energy = fe.band_energy_from_mel(mel.astype(np.float32)).astype(np.float16)
         dur = audio.duration_s
         npz.parent.mkdir(parents=True, exist_ok=True)
-        tmp = npz.with_suffix(".tmp.npz")
-        np.savez(tmp, mel=mel, energy=energy, duration_s=np.array(dur))
-        tmp.replace(npz)
+
+        def fill(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, mel=mel, energy=energy, duration_s=np.array(dur))
+
+        atomic_write(npz, fill, error=DjstructError)
     return CachedTrack(str(path), mel, energy, library_truth(check, dur))
 
 
@@ -153,12 +158,11 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
     from djstruct.model.losses import total_loss
     from djstruct.model.model import StructureModel, load_checkpoint, save_checkpoint
     from djstruct.model.registry import load_model
-    from djstruct.model.registry import models_dir as default_models_dir
     from djstruct.train import dataset as ds
 
     if len(checks) < 2:
         raise ConfigError(None, f"need at least 2 tracks with cues and a beat grid, found {len(checks)}")
-    out_dir = Path(models_dir or default_models_dir())
+    out_dir = Path(models_dir or config.models_dir())
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / ".write-test"
@@ -170,7 +174,7 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
     last = out_dir / f"{cfg.name}.last.pt"
     torch.set_num_threads(max(1, cfg.threads))
     t0 = time.perf_counter()
-    cache = Path(cache_dir) if cache_dir else ds.default_cache_dir()
+    cache = Path(cache_dir) if cache_dir else config.feature_cache_dir()
     tracks = [cached_library_track(c, cache) for c in checks]
     weights = np.array([c.weight for c in checks])
     rng = np.random.default_rng(cfg.seed)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from djstruct import config
 from djstruct.errors import ConfigError
 from djstruct.model import frontend as fe
 from djstruct.model.losses import total_loss
@@ -107,7 +108,7 @@ def train(cfg: TrainConfig, out: Path, cache_dir: Path | None = None, *, resume:
     t_start = time.perf_counter()
     out = Path(out)
     last = out.with_suffix(".last.pt")
-    cache_dir = Path(cache_dir) if cache_dir else ds.default_cache_dir()
+    cache_dir = Path(cache_dir) if cache_dir else config.feature_cache_dir()
     resume_ck = load_checkpoint(last) if resume and last.is_file() else None
     init_state = None
     if resume_ck is not None:  # the run being resumed fixed the architecture (it may come from --init)

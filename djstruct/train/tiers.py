@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from djstruct import config
+from djstruct.errors import ConfigError
+from djstruct.safe_write import atomic_write_text
 from djstruct.train.harvest import HarvestedTrack
 from djstruct.types import Analysis, Cue
 
@@ -118,17 +121,8 @@ def tier_track(item: HarvestedTrack, analysis: Analysis | None, verified: set[st
 
 
 # -- review file (written by `djstruct labels review`) ---------------------------------------------
-def review_file_path() -> Path:
-    import os
-
-    import platformdirs
-
-    env = os.environ.get("DJSTRUCT_REVIEW_FILE")
-    return Path(env) if env else Path(platformdirs.user_data_dir("djstruct")) / "reviewed.json"
-
-
 def load_reviewed(path: Path | None = None) -> set[str]:
-    p = path or review_file_path()
+    p = path or config.review_file()
     if not p.is_file():
         return set()
     try:
@@ -138,9 +132,7 @@ def load_reviewed(path: Path | None = None) -> set[str]:
 
 
 def save_reviewed(keys: set[str], path: Path | None = None) -> Path:
-    p = path or review_file_path()
+    p = path or config.review_file()
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"tracks": sorted(keys)}, indent=1), encoding="utf-8")
-    tmp.replace(p)
+    atomic_write_text(p, json.dumps({"tracks": sorted(keys)}, indent=1), error=ConfigError)
     return p

@@ -15,7 +15,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from djstruct.fingerprint import audio_payload_range
+from djstruct.audio.fingerprint import audio_payload_range
 from djstruct.safe_write import atomic_write_bytes
 
 _WHOLE_FILE_SUFFIXES = (".ogg", ".oga", ".opus")

@@ -38,13 +38,11 @@ name, colour), and only then moved over ``out`` with :func:`os.replace`.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
 import re
-import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +52,7 @@ from djstruct import __version__
 from djstruct.errors import LibraryError, WritebackError
 from djstruct.library.locations import path_to_location
 from djstruct.library.rekordbox_xml import ID_PREFIX, read_xml
+from djstruct.safe_write import atomic_write
 from djstruct.types import Cue, Track
 
 logger = logging.getLogger(__name__)
@@ -116,7 +115,10 @@ def write_xml(out: Path, tracks_cues: Mapping[str, Sequence[Cue]], *, base_xml: 
         data, ids = _build_minimal(out, tracks, tracks_cues)
         expected = {ID_PREFIX + ids[t.id]: tracks_cues.get(t.id, ()) for t in tracks}
     n_tracks = len(tracks_cues) if base_xml is not None else len(ids)
-    _atomic_write(out, data, lambda tmp: _verify(out, tmp, expected, None if base_xml else n_tracks))
+    if out.is_dir():
+        raise WritebackError(out, "is a folder; give a file name for the XML")
+    atomic_write(out, lambda tmp: tmp.write_bytes(data),
+                 verify=lambda tmp: _verify(out, tmp, expected, None if base_xml else n_tracks))
     n_cues = sum(len(c) for c in expected.values())
     logger.info("%s: wrote %d tracks, %d cues", out, n_tracks, n_cues)
     return XmlWriteReport(out, n_tracks, n_cues, None if base_xml is None else Path(base_xml), ids)
@@ -403,33 +405,6 @@ def _track_node(out: Path, track: Track, xml_id: str, cues: Sequence[Cue]) -> tu
 
 # ---------------------------------------------------------------------------------------------
 # write + verify
-
-
-def _atomic_write(out: Path, data: bytes, verify: Callable[[Path], None]) -> None:
-    if out.is_dir():
-        raise WritebackError(out, "is a folder; give a file name for the XML")
-    tmp = out.parent / f".{out.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as exc:
-        raise WritebackError(out, f"cannot write in {out.parent}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        verify(tmp)
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise WritebackError(out, f"cannot write file: {exc.strerror or exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):  # make the rename durable; not possible on every OS / file system
-        dir_fd = os.open(out.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def _verify(out: Path, tmp: Path, expected: Mapping[str, Sequence[Cue]], n_tracks: int | None) -> None:

@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from djstruct.audio.fingerprint import audio_hash, audio_payload_range
 from djstruct.errors import DjstructError, LibraryError, TagError, WritebackError
-from djstruct.fingerprint import audio_hash, audio_payload_range
 from djstruct.library import serato_markers as sm
 from djstruct.library.serato import (
     FLAC_KEYS,
@@ -114,7 +114,7 @@ class _Plan:
 
 
 def audio_payload_sha256(path: Path) -> str:
-    """sha256 (hex) of the bytes in :func:`~djstruct.fingerprint.audio_payload_range` (audio only)."""
+    """sha256 (hex) of the bytes in :func:`~djstruct.audio.fingerprint.audio_payload_range` (audio only)."""
     start, end = audio_payload_range(Path(path))
     h = hashlib.sha256()
     with open(path, "rb") as f:
