@@ -32,7 +32,7 @@ def plan_f(model: str, corpus: Path, style: str) -> float:
     for jf in sorted(corpus.glob("*.json")):
         truth = json.loads(jf.read_text())
         a = analyze_file(corpus / truth["file"], det)
-        est = [c.cue.start for c in plan_cues(a, layout).memory]
+        est = [c.cue.start_s for c in plan_cues(a, layout).memory]
         fs.append(onset_f([t for t, _ in style_cues(truth, style)], est, 60.0 / truth["bpm"]))
     return float(np.mean(fs))
 

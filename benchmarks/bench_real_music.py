@@ -92,10 +92,10 @@ def main() -> None:
             print(f"{f.name[:28]:28s} (librosa failed: {type(e).__name__}: {e})")
             lb = None
         down = np.asarray(m.downbeats)
-        starts = [s.start for s in m.sections[1:]]
+        starts = [s.start_s for s in m.sections[1:]]
         on = [bool(len(down) and np.min(np.abs(down - s)) < 0.01) for s in starts]
         bar = 240.0 / (a.bpm or 120.0)
-        ref, est = np.array([s.start for s in a.sections[1:]]), np.array(starts)
+        ref, est = np.array([s.start_s for s in a.sections[1:]]), np.array(starts)
         agree = None if not (len(ref) or len(est)) else onset_f(ref, est, bar)  # None: one section each
         r = {"dsp_ml": same_tempo(m.bpm, a.bpm), "bound": agree, "ml_lib": same_tempo(m.bpm, lb),
              "dsp_lib": same_tempo(a.bpm, lb),
@@ -104,7 +104,7 @@ def main() -> None:
         if f.name in marks:
             ref_marks = np.asarray(marks[f.name], dtype=float)
             for det, an in (("dsp", a), ("ml", m)):
-                est_s = np.array([s.start for s in an.sections[1:]])
+                est_s = np.array([s.start_s for s in an.sections[1:]])
                 for w in (3.0, 0.5):
                     h = hits[(det, w)]
                     h[0] += len(mir_eval.util.match_events(ref_marks, est_s, w)) if len(est_s) else 0

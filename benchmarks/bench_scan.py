@@ -93,7 +93,7 @@ def make_clips(folder: Path, n: int, seconds: float, seed: int = 0) -> list[Path
 
 def bench_rescan(tmp: Path, n: int = 2000) -> None:
     from djstruct.library import LibrarySource
-    from djstruct.library.locations import path_to_location
+    from djstruct.library.rekordbox.locations import path_to_location
     from djstruct.scan import ScanConfig, run_scan
     from djstruct.store import Store
 

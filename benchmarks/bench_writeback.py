@@ -23,14 +23,14 @@ def main() -> None:
     ap.add_argument("--format", default="mp3")
     args = ap.parse_args()
 
-    from djstruct.journal import Journal
+    from djstruct.writeback.journal import Journal
     from djstruct.library import LibrarySource
     from djstruct.scan import ScanConfig, run_scan
     from djstruct.store import Store
     from djstruct.synth import SR, render_track
     from djstruct.synth.encode import FORMATS, encode
-    from djstruct.writeback import WritebackConfig, run_writeback
-    from djstruct.writers.apply import undo_run
+    from djstruct.writeback.apply import WritebackConfig, run_writeback
+    from djstruct.writeback.undo import undo_run
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -52,13 +52,13 @@ def main() -> None:
 
         src = (LibrarySource("folder", lib),)
         t0 = time.perf_counter()
-        r = run_writeback(WritebackConfig(src, store, dry_run=True))
+        r = run_writeback(WritebackConfig(src, dry_run=True, store_path=store))
         t_dry = time.perf_counter() - t0
         n_add = sum(p.diff.count("add") for p in r.plans if p.diff)
         print(f"writeback --dry-run: {t_dry:.1f} s ({len(r.plans)} tracks, {n_add} cues planned)")
 
         t0 = time.perf_counter()
-        r = run_writeback(WritebackConfig(src, store, dry_run=False))
+        r = run_writeback(WritebackConfig(src, dry_run=False, store_path=store))
         t_write = time.perf_counter() - t0
         print(f"writeback (Serato tags): {t_write:.1f} s ({r.written} files written, {len(r.failed)} failed)")
 

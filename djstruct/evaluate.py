@@ -38,7 +38,7 @@ METRICS = (
 def _intervals(sections: Iterable[dict[str, Any]] | Iterable[Any]) -> np.ndarray:
     rows = []
     for s in sections:
-        start, end = (s["start"], s["end"]) if isinstance(s, dict) else (s.start, s.end)
+        start, end = (s["start"], s["end"]) if isinstance(s, dict) else (s.start_s, s.end_s)
         if end > start:
             rows.append((float(start), float(end)))
     return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
@@ -93,7 +93,7 @@ def score_track(truth: dict[str, Any], est: Analysis) -> dict[str, float]:
     m["bpm_acc2"] = float(any(abs(bpm_est * k - bpm_ref) <= 0.02 * bpm_ref for k in (1.0, 2.0, 0.5)))
 
     ref_secs = [(s["start"], s["end"], s["label"]) for s in truth["sections"]]
-    est_secs = [(s.start, s.end, s.label) for s in est.sections]
+    est_secs = [(s.start_s, s.end_s, s.label) for s in est.sections]
     if ref_secs:
         t = np.arange(ref_secs[0][0], ref_secs[-1][1], 0.1)
         m["label_acc"] = float(np.mean(_label_at(ref_secs, t) == _label_at(est_secs, t))) if len(t) else 0.0

@@ -7,6 +7,7 @@ removed), tempi in beats per minute. Every class converts to and from plain JSON
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -41,12 +42,14 @@ class Audio:
 
 @dataclass(frozen=True)
 class Section:
-    start: float
-    end: float
+    """A section of a track, ``start_s`` to ``end_s`` (s), labelled as in :data:`SECTION_LABELS`."""
+
+    start_s: float
+    end_s: float
     label: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": _r(self.start), "end": _r(self.end), "label": self.label}
+        return {"start": _r(self.start_s), "end": _r(self.end_s), "label": self.label}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Section:
@@ -92,7 +95,6 @@ class Analysis:
     energy: Energy | None
     detector: str
     confidence: float = 0.0
-    extras: dict[str, Any] = field(default_factory=dict)
     cue_points: tuple[float, ...] = ()  # where a learnt personal cue style puts cues (empty: none)
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,6 +131,10 @@ class Analysis:
         )
 
 
+BPM_RANGE = (20.0, 400.0)  # a grid outside this (a corrupt tag says 1e26) is not a grid
+MAX_GRID_BEATS = 200_000  # 400 BPM for 8 hours: no real grid expands to more
+
+
 @dataclass(frozen=True)
 class GridMarker:
     """A beat-grid anchor: from ``start_s`` on, beats every 60/bpm s; ``beat_in_bar`` (1-4) is the
@@ -138,12 +144,25 @@ class GridMarker:
     bpm: float
     beat_in_bar: int = 1
 
+    @property
+    def valid(self) -> bool:
+        """Finite, not before -1 h or after 24 h, and a tempo in :data:`BPM_RANGE`."""
+        return (math.isfinite(self.start_s) and math.isfinite(self.bpm) and -3600.0 < self.start_s < 86400.0
+                and BPM_RANGE[0] <= self.bpm <= BPM_RANGE[1])
+
 
 @dataclass(frozen=True)
 class LibraryGrid:
-    """A DJ application's beat grid as a list of markers (one for a constant-tempo track)."""
+    """A DJ application's beat grid as a list of markers (one for a constant-tempo track).
+    Build it with :meth:`checked` from untrusted tags: it keeps only valid markers."""
 
     markers: tuple[GridMarker, ...]
+
+    @classmethod
+    def checked(cls, markers: Any) -> LibraryGrid | None:
+        """A grid of the valid markers only (None when none is valid)."""
+        good = tuple(m for m in markers if m.valid)
+        return cls(good) if good else None
 
     @property
     def first_beat_s(self) -> float:
@@ -154,23 +173,29 @@ class LibraryGrid:
         return self.markers[0].bpm
 
     def beats(self, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """Expand to ``(beat_times_s, beat_in_bar)`` up to ``duration_s``; both (n,) arrays."""
-        times: list[float] = []
-        pos: list[int] = []
-        ms = sorted(self.markers, key=lambda m: m.start_s)
+        """Expand to ``(beat_times_s, beat_in_bar)`` up to ``duration_s``; both (n,) arrays. Invalid
+        markers are skipped and at most :data:`MAX_GRID_BEATS` beats are made, so an absurd tag can
+        never exhaust memory."""
+        times: list[np.ndarray] = []
+        pos: list[np.ndarray] = []
+        ms = sorted((m for m in self.markers if m.valid), key=lambda m: m.start_s)
+        duration_s = float(duration_s) if math.isfinite(duration_s) else 0.0
+        left = MAX_GRID_BEATS
         for i, m in enumerate(ms):
             end = ms[i + 1].start_s if i + 1 < len(ms) else duration_s
-            if m.bpm <= 0:
-                continue
             period = 60.0 / m.bpm
-            n = max(1, int(np.ceil((end - m.start_s) / period - 1e-6)))
-            for k in range(n):
-                t = m.start_s + k * period
-                if k > 0 and t > end - 0.25 * period:  # the next marker takes over from here
-                    break
-                times.append(t)
-                pos.append((m.beat_in_bar - 1 + k) % 4 + 1)
-        return np.asarray(times, dtype=np.float64), np.asarray(pos, dtype=np.int64)
+            n = min(left, max(1, int(np.ceil((end - m.start_s) / period - 1e-6))))
+            k = np.arange(n)
+            t = m.start_s + k * period
+            keep = (k == 0) | (t <= end - 0.25 * period)  # the next marker takes over from here
+            times.append(t[keep])
+            pos.append((m.beat_in_bar - 1 + k[keep]) % 4 + 1)
+            left -= int(keep.sum())
+            if left <= 0:
+                break
+        if not times:
+            return np.zeros(0, dtype=np.float64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(times).astype(np.float64), np.concatenate(pos).astype(np.int64)
 
     def downbeats(self, duration_s: float) -> np.ndarray:
         t, p = self.beats(duration_s)
@@ -181,34 +206,42 @@ class LibraryGrid:
             "first_beat_s": _r(self.first_beat_s),
             "bpm": _r(self.bpm, 3),
             "markers": [
-                {"start_s": _r(m.start_s), "bpm": _r(m.bpm, 3), "beat_in_bar": m.beat_in_bar}
+                {"start_s": _r(m.start_s, 6), "bpm": _r(m.bpm, 6), "beat_in_bar": m.beat_in_bar}
                 for m in self.markers
             ],
         }
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LibraryGrid | None:
+        ms = d.get("markers")
+        if not ms:  # older stores kept the first beat and tempo only
+            ms = [{"start_s": d["first_beat_s"], "bpm": d["bpm"]}] if d.get("bpm") else []
+        return cls.checked(GridMarker(float(m["start_s"]), float(m["bpm"]), int(m.get("beat_in_bar", 1)))
+                           for m in ms)
+
 
 @dataclass(frozen=True)
 class Cue:
-    """A cue point as a DJ application stores it. ``slot`` 0-7 for hot cues (A-H), None for memory
-    cues; ``end`` is set for loops; ``color`` is ``"#rrggbb"`` or None."""
+    """A cue point: ``start_s`` (s), ``slot`` 0-7 for hot cues (A-H), None for memory cues; ``end_s``
+    is set for loops; ``color`` is ``"#rrggbb"`` or None. JSON keys: ``start``, ``end``."""
 
     kind: CueKind
-    start: float
+    start_s: float
     slot: int | None = None
-    end: float | None = None
+    end_s: float | None = None
     name: str = ""
     color: str | None = None
 
     @property
     def is_loop(self) -> bool:
-        return self.end is not None
+        return self.end_s is not None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "slot": self.slot,
-            "start": _r(self.start),
-            "end": None if self.end is None else _r(self.end),
+            "start": _r(self.start_s),
+            "end": None if self.end_s is None else _r(self.end_s),
             "name": self.name,
             "color": self.color,
         }
@@ -217,9 +250,9 @@ class Cue:
     def from_dict(cls, d: dict[str, Any]) -> Cue:
         return cls(
             kind=d["kind"],
-            start=float(d["start"]),
+            start_s=float(d["start"]),
             slot=None if d.get("slot") is None else int(d["slot"]),
-            end=None if d.get("end") is None else float(d["end"]),
+            end_s=None if d.get("end") is None else float(d["end"]),
             name=str(d.get("name") or ""),
             color=d.get("color"),
         )
@@ -227,14 +260,19 @@ class Cue:
 
 @dataclass(frozen=True)
 class Phrase:
-    """A phrase from a DJ application's own analysis (e.g. Rekordbox PSSI), mapped to our labels."""
+    """A phrase from a DJ application's own analysis (e.g. Rekordbox PSSI), mapped to our labels;
+    ``source_label`` is the application's own name for it."""
 
-    start: float
+    start_s: float
     label: str
     source_label: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": _r(self.start), "label": self.label}
+        return {"start": _r(self.start_s), "label": self.label, "source_label": self.source_label}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Phrase:
+        return cls(float(d["start"]), str(d["label"]), str(d.get("source_label", "")))
 
 
 @dataclass(frozen=True)
@@ -262,14 +300,50 @@ class Track:
         return self.path.is_file()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """JSON of the track (every grid marker; ``extras`` only when they are JSON values)."""
+        out: dict[str, Any] = {
             "id": self.id,
             "path": str(self.path),
+            "source": self.source,
             "exists": self.exists,
             "duration_s": None if self.duration_s is None else _r(self.duration_s),
             "bpm": None if self.bpm is None else _r(self.bpm, 3),
-            "grid": None if self.grid is None else
-            {"first_beat_s": _r(self.grid.first_beat_s), "bpm": _r(self.grid.bpm, 3)},
+            "grid": None if self.grid is None else self.grid.to_dict(),
             "cues": [c.to_dict() for c in self.cues],
             "phrases": None if self.phrases is None else [p.to_dict() for p in self.phrases],
+            "title": self.title,
+            "artist": self.artist,
         }
+        extras = {k: v for k, v in self.extras.items() if _is_json(v)}
+        if extras:
+            out["extras"] = extras
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Track:
+        grid = d.get("grid")
+        phrases = d.get("phrases")
+        extras = dict(d.get("extras") or {})
+        if "mark_types" in extras:  # JSON turned the cue indices into strings
+            extras["mark_types"] = {int(k): v for k, v in extras["mark_types"].items()}
+        return cls(
+            id=str(d["id"]), path=Path(d["path"]), source=str(d.get("source", "folder")),
+            duration_s=None if d.get("duration_s") is None else float(d["duration_s"]),
+            bpm=None if d.get("bpm") is None else float(d["bpm"]),
+            grid=None if not grid else LibraryGrid.from_dict(grid),
+            cues=tuple(Cue.from_dict(c) for c in d.get("cues", ())),
+            phrases=None if phrases is None else tuple(Phrase.from_dict(p) for p in phrases),
+            title=str(d.get("title") or ""), artist=str(d.get("artist") or ""), extras=extras,
+        )
+
+
+def _is_json(v: Any) -> bool:
+    if v is None or isinstance(v, str | bool | int):
+        return True
+    if isinstance(v, float):
+        return math.isfinite(v)
+    if isinstance(v, list | tuple):
+        return all(_is_json(x) for x in v)
+    if isinstance(v, dict):
+        return all(isinstance(k, str | int) and _is_json(x) for k, x in v.items())
+    return False

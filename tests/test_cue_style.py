@@ -28,7 +28,7 @@ def arrangement(rng: np.random.Generator, path: str = "t") -> Analysis:
     n_bars = sum(b for _, b in parts)
     down = tuple(offset + i * BAR for i in range(n_bars))
     beats = tuple(offset + i * BAR / 4 for i in range(4 * n_bars))
-    drops = tuple(s.start for s in sections if s.label == "drop")
+    drops = tuple(s.start_s for s in sections if s.label == "drop")
     return Analysis(path, t + 1.0, BPM, beats, down, tuple(sections), drops, None, "ml")
 
 
@@ -42,7 +42,7 @@ def pre_drop_16(a: Analysis) -> tuple[float, ...]:
 
 
 def every_section(a: Analysis) -> tuple[float, ...]:
-    return tuple(s.start for s in a.sections if s.label != "breakdown")
+    return tuple(s.start_s for s in a.sections if s.label != "breakdown")
 
 
 @pytest.mark.parametrize("style", [pre_drop_16, every_section])
@@ -61,7 +61,7 @@ def test_pre_drop_style_is_not_the_section_starts() -> None:
     """The structure alone (a cue at every section start) is far from this DJ's cues."""
     rng = np.random.default_rng(8)
     tracks = [arrangement(rng) for _ in range(10)]
-    f = [onset_f(pre_drop_16(a), [s.start for s in a.sections], 60.0 / BPM) for a in tracks]
+    f = [onset_f(pre_drop_16(a), [s.start_s for s in a.sections], 60.0 / BPM) for a in tracks]
     assert np.mean(f) < 0.75
 
 
@@ -86,11 +86,11 @@ def test_plan_uses_cue_points_and_names_them() -> None:
     bars = [("intro", 16), ("breakdown", 32), ("buildup", 8), ("drop", 16), ("outro", 8)]
     starts = np.cumsum([0] + [b for _, b in bars]) * BAR
     sections = tuple(Section(float(s), float(e), lab) for (lab, _), s, e in zip(bars, starts, starts[1:], strict=False))
-    a = replace(a, sections=sections, drops=(sections[3].start,), duration_s=float(starts[-1]),
+    a = replace(a, sections=sections, drops=(sections[3].start_s,), duration_s=float(starts[-1]),
                 downbeats=tuple(i * BAR for i in range(80)), beats=tuple(i * BAR / 4 for i in range(320)))
-    a = replace(a, cue_points=pre_drop_16(a) + (sections[4].start + 2 * BAR,))
+    a = replace(a, cue_points=pre_drop_16(a) + (sections[4].start_s + 2 * BAR,))
     plan = plan_cues(a, load_layout("default"))
-    assert [c.cue.start for c in plan.memory] == pytest.approx(sorted(a.cue_points))
+    assert [c.cue.start_s for c in plan.memory] == pytest.approx(sorted(a.cue_points))
     assert [c.cue.name for c in plan.memory] == ["-16 Drop 1", "Drop 1", "Outro +2"]
     assert {c.cue.name for c in plan.hot} >= {"Drop 1", "Start"}  # hot cues still follow the layout
     assert Analysis.from_dict(a.to_dict()).cue_points == pytest.approx(a.cue_points, abs=1e-4)
@@ -106,11 +106,11 @@ def test_a_section_split_in_two_is_one_section_in_the_plan() -> None:
     bars = [("intro", 16), ("drop", 16), ("drop", 16), ("breakdown", 16), ("drop", 16), ("outro", 8)]
     starts = np.cumsum([0] + [b for _, b in bars]) * BAR
     sections = tuple(Section(float(s), float(e), lab) for (lab, _), s, e in zip(bars, starts, starts[1:], strict=False))
-    a = replace(a, sections=sections, drops=(sections[1].start, sections[4].start), duration_s=float(starts[-1]),
+    a = replace(a, sections=sections, drops=(sections[1].start_s, sections[4].start_s), duration_s=float(starts[-1]),
                 downbeats=tuple(i * BAR for i in range(88)), beats=tuple(i * BAR / 4 for i in range(352)),
                 cue_points=())
     plan = plan_cues(a, load_layout("default"))
     names = [c.cue.name for c in plan.memory]
     assert names[1:4] == ["Drop 1", "Drop 1 +16", "Break 1"] and names[4] == "Drop 2"
     drop_hot = [c for c in plan.hot if c.reason == "drop"]
-    assert sorted(c.cue.start for c in drop_hot) == pytest.approx([sections[1].start, sections[4].start])
+    assert sorted(c.cue.start_s for c in drop_hot) == pytest.approx([sections[1].start_s, sections[4].start_s])

@@ -31,11 +31,11 @@ def test_short_corpus_is_analysed_well(short_corpus: Path) -> None:
         assert m["boundary_f3"] >= 0.6, (jf.name, m)
         # structure of the result
         assert all(s.label in SECTION_LABELS for s in a.sections)
-        assert all(a.sections[i].end == a.sections[i + 1].start for i in range(len(a.sections) - 1))
+        assert all(a.sections[i].end_s == a.sections[i + 1].start_s for i in range(len(a.sections) - 1))
         assert set(a.downbeats) <= set(a.beats)
-        assert set(a.drops) == {s.start for s in a.sections if s.label == "drop"}
+        assert set(a.drops) == {s.start_s for s in a.sections if s.label == "drop"}
         # section starts are downbeats
-        assert all(min(abs(s.start - d) for d in a.downbeats) < 1e-6 for s in a.sections[1:])
+        assert all(min(abs(s.start_s - d) for d in a.downbeats) < 1e-6 for s in a.sections[1:])
         e = a.energy
         assert e is not None and len(e.bass) == len(e.mid) == len(e.high) > 0
         assert 0.0 <= float(np.min(e.bass)) and float(np.max(e.high)) <= 1.0
@@ -45,7 +45,7 @@ def test_short_corpus_is_analysed_well(short_corpus: Path) -> None:
 def test_silence_gives_no_beats_and_one_section() -> None:
     a = get_detector("dsp").analyze(Audio(np.zeros(22050 * 20, np.float32), 22050))
     assert a.beats == () and a.bpm is None
-    assert len(a.sections) == 1 and a.sections[0].start == 0.0 and a.sections[0].end == pytest.approx(20.0)
+    assert len(a.sections) == 1 and a.sections[0].start_s == 0.0 and a.sections[0].end_s == pytest.approx(20.0)
 
 
 def test_one_second_file_is_fine() -> None:

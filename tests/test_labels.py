@@ -30,7 +30,7 @@ def item(cues: list[Cue], bpm: float = 128.0, first: float = 1.0) -> HarvestedTr
     grid = LibraryGrid((GridMarker(first, bpm, 1),))
     t = Track("rbx:1", Path("/x.wav"), "rekordbox-xml", 300.0, bpm, grid, tuple(cues))
     beats, pos = grid.beats(300.0)
-    return HarvestedTrack(t, "rekordbox-xml:/x.xml", 0.0, beats, beats[pos == 1], tuple(cues),
+    return HarvestedTrack(t, "rekordbox-xml:/x.xml", beats, beats[pos == 1], tuple(cues),
                           tuple(label_from_name(c.name) for c in cues), None)
 
 
@@ -39,7 +39,7 @@ def test_heuristic_flags_and_tiers() -> None:
     cues = [Cue("memory", 0.0, name="load"), Cue("memory", 1.0 + 8 * bar, name="Build 1"),
             Cue("memory", 1.0 + 16 * bar + 0.12, name="Drop 1"), Cue("memory", 1.0 + 16 * bar + 0.2, name="dup"),
             Cue("memory", 1.0 + 24 * bar + 60.0 / 128.0 * 2, name="far"),
-            Cue("memory", 1.0 + 32 * bar, end=1.0 + 33 * bar, name="loop")]
+            Cue("memory", 1.0 + 32 * bar, end_s=1.0 + 33 * bar, name="loop")]
     checks = {c.cue.name: c.flags for c in check_cues(item(cues))}
     assert "load_cue" in checks["load"]
     assert checks["Build 1"] == ()

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from djstruct.cli.main import cli
-from djstruct.library.serato_crates import Field, dump_fields
+from djstruct.library.serato.crates import Field, dump_fields
 
 DATA = Path(__file__).parent / "data"
 RB6 = DATA / "rekordbox" / "rekordbox 6"

@@ -33,11 +33,11 @@ def _check_analysis(a: Analysis) -> None:
     assert a.detector == "ml"
     assert a.sections, "no sections"
     for s, t in zip(a.sections[:-1], a.sections[1:], strict=True):
-        assert s.end == pytest.approx(t.start)
-    assert all(s.end > s.start for s in a.sections)
+        assert s.end_s == pytest.approx(t.start_s)
+    assert all(s.end_s > s.start_s for s in a.sections)
     assert {s.label for s in a.sections} <= set(SECTION_LABELS)
     assert set(np.round(a.downbeats, 6)) <= set(np.round(a.beats, 6))
-    assert a.sections[-1].end <= a.duration_s + 1e-6
+    assert a.sections[-1].end_s <= a.duration_s + 1e-6
     assert a.energy is not None and a.energy.bass.min() >= 0.0 and a.energy.bass.max() <= 1.0
 
 
@@ -95,7 +95,7 @@ def test_out_of_memory_halves_the_batch(short_track, monkeypatch, caplog) -> Non
     for r, a in zip(res, alone, strict=True):
         assert r.beats == pytest.approx(a.beats, abs=1e-6)
         assert [s.label for s in r.sections] == [s.label for s in a.sections]
-        assert [s.start for s in r.sections] == pytest.approx([s.start for s in a.sections], abs=1e-6)
+        assert [s.start_s for s in r.sections] == pytest.approx([s.start_s for s in a.sections], abs=1e-6)
     assert "out of memory" in caplog.text
 
     monkeypatch.setattr(det, "activations", lambda waves: (_ for _ in ()).throw(RuntimeError("bad kernel")))

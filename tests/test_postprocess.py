@@ -91,7 +91,7 @@ def test_sections_keep_strong_boundaries_between_same_labels() -> None:
     labels = ["drop", "drop", "outro"]
     assert len(sections_from_bounds(bounds, labels, merge_same=True)) == 2
     kept = sections_from_bounds(bounds, labels, merge_same=True, keep=[True, False])
-    assert [(s.start, s.label) for s in kept] == [(0.0, "drop"), (10.0, "drop"), (20.0, "outro")]
+    assert [(s.start_s, s.label) for s in kept] == [(0.0, "drop"), (10.0, "drop"), (20.0, "outro")]
 
 
 def test_pick_boundaries_min_distance_and_threshold() -> None:
@@ -150,4 +150,4 @@ def test_labels_from_probs_and_merge() -> None:
     labels = labels_from_probs(probs, 100.0, bounds)
     assert labels == ["intro", "drop", "drop"]
     secs = sections_from_bounds(bounds, labels, merge_same=True)
-    assert [(s.start, s.end, s.label) for s in secs] == [(0.0, 1.0, "intro"), (1.0, 3.0, "drop")]
+    assert [(s.start_s, s.end_s, s.label) for s in secs] == [(0.0, 1.0, "intro"), (1.0, 3.0, "drop")]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from djstruct.errors import LibraryError
-from djstruct.library.anlz import (
+from djstruct.library.rekordbox.anlz import (
     PHRASE_KINDS,
     find_anlz,
     grid_from_beats,
@@ -22,14 +22,14 @@ from djstruct.library.anlz import (
     read_anlz_files,
     resolve_analysis_path,
 )
-from djstruct.library.locations import (
+from djstruct.library.rekordbox.db import default_db_path, read_db
+from djstruct.library.rekordbox.locations import (
     is_absolute_location_path,
     location_style,
     location_to_path,
     path_to_location,
 )
-from djstruct.library.rekordbox_db import default_db_path, read_db
-from djstruct.library.rekordbox_xml import read_playlists, read_xml
+from djstruct.library.rekordbox.xml import read_playlists, read_xml
 from djstruct.types import SECTION_LABELS, Cue
 
 DATA = Path(__file__).parent / "data" / "rekordbox"
@@ -101,7 +101,7 @@ def test_read_xml_rekordbox5() -> None:
     assert (demo1.title, demo1.artist, demo1.duration_s, demo1.bpm) == ("Demo Track 1", "Loopmasters", 172.0, 128.0)
     assert demo1.grid is not None and demo1.grid.markers[0].start_s == 0.025
     assert demo1.grid.bpm == 128.0 and demo1.grid.markers[0].beat_in_bar == 1
-    assert [c.start for c in demo1.cues] == [0.025, 15.025, 30.025, 45.025]
+    assert [c.start_s for c in demo1.cues] == [0.025, 15.025, 30.025, 45.025]
     assert all(c.kind == "memory" and c.slot is None and c.color is None for c in demo1.cues)
     assert demo2.grid is not None and len(demo2.grid.markers) == 10
     assert [m.beat_in_bar for m in demo2.grid.markers[1:6]] == [1, 2, 3, 4, 1]
@@ -221,7 +221,7 @@ def test_masked_and_plain_pssi_give_the_same_phrases() -> None:
     assert masked.phrases is not None and len(masked.phrases) == 19
     assert masked.phrases == plain.phrases and masked.mood == plain.mood == "mid"
     assert [p.source_label for p in plain.phrases[:3]] == ["Chorus", "Verse 1", "Verse 1"]
-    assert plain.phrases[0].start == 0.025 and plain.phrase_end_s == pytest.approx(165.025)
+    assert plain.phrases[0].start_s == 0.025 and plain.phrase_end_s == pytest.approx(165.025)
     assert plain.audio_path == "?/Demo Track 1.mp3"
     assert masked.audio_path == "/Contents/Loopmasters/UnknownAlbum/Demo Track 1.mp3"
     assert plain.grid is not None and plain.grid.markers == masked.grid.markers  # type: ignore[union-attr]
@@ -239,7 +239,7 @@ def test_demo_track2_grid_and_phrases() -> None:
     assert data.phrases is not None
     assert [p.label for p in data.phrases] == ["intro", "drop", "drop", "drop", "drop", "buildup",
                                                "buildup", "drop", "drop", "drop", "outro"]
-    assert data.phrases[-1].source_label == "Outro" and data.phrases[-1].start == pytest.approx(110.026)
+    assert data.phrases[-1].source_label == "Outro" and data.phrases[-1].start_s == pytest.approx(110.026)
 
 
 def test_phrase_tables_use_our_labels() -> None:
@@ -247,7 +247,7 @@ def test_phrase_tables_use_our_labels() -> None:
     assert labels == set(SECTION_LABELS)
     times, bpms = np.array([0.5, 1.0, 1.5]), np.array([120.0] * 3)
     out = phrases_from_pssi(1, [(3, 2), (1, 1), (2, 4), (9, 5)], times, bpms)
-    assert [(p.start, p.label, p.source_label) for p in out] == [
+    assert [(p.start_s, p.label, p.source_label) for p in out] == [
         (0.5, "intro", "Intro"), (1.5, "buildup", "Up"), (4.5, "drop", "Chorus")]  # kind 4 skipped
 
 

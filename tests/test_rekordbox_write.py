@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-import djstruct.writers.rekordbox_xml as rbx
+import djstruct.library.rekordbox.xml_write as rbx
 from djstruct.errors import LibraryError, WritebackError
-from djstruct.library.rekordbox_db import read_db
-from djstruct.library.rekordbox_xml import read_playlists, read_xml
+from djstruct.library.rekordbox import xml_format
+from djstruct.library.rekordbox.db import read_db
+from djstruct.library.rekordbox.db_write import write_db_cues
+from djstruct.library.rekordbox.xml import read_playlists, read_xml
+from djstruct.library.rekordbox.xml_write import write_xml
 from djstruct.types import Cue, GridMarker, LibraryGrid, Track
-from djstruct.writers.rekordbox_db import write_db_cues
-from djstruct.writers.rekordbox_xml import write_xml
 
 DATA = Path(__file__).parent / "data" / "rekordbox"
 RB5_XML = DATA / "rekordbox 5" / "database.xml"
@@ -90,9 +91,9 @@ def _same_cues(got: tuple[Cue, ...] | list[Cue], want: tuple[Cue, ...] | list[Cu
     assert len(got) == len(want)
     for a, b in zip(got, want, strict=True):
         assert (a.kind, a.slot, a.name) == (b.kind, b.slot, b.name)
-        assert abs(a.start - b.start) <= 0.0005
-        assert (a.end is None) == (b.end is None)
-        assert a.end is None or abs(a.end - (b.end or 0)) <= 0.0005
+        assert abs(a.start_s - b.start_s) <= 0.0005
+        assert (a.end_s is None) == (b.end_s is None)
+        assert a.end_s is None or abs(a.end_s - (b.end_s or 0)) <= 0.0005
         assert (a.color or "").lower() == (b.color or "").lower()
 
 
@@ -128,7 +129,7 @@ def _juce_bytes(src: Path) -> bytes:
         return (e.tag, list(e.attrib.items()), [node(c) for c in e])
 
     nl = "\r\n" if b"\r\n" in src.read_bytes()[:100] else "\n"
-    body = rbx._element(node(ET.parse(src).getroot()), "", nl, rbx.WRAP_CHARS)
+    body = xml_format.element(node(ET.parse(src).getroot()), "", nl, xml_format.WRAP_CHARS)
     return f'<?xml version="1.0" encoding="UTF-8"?>{nl}{nl}{body}{nl}'.encode()
 
 
@@ -183,7 +184,7 @@ def test_mixed_export_keeps_foreign_marks_and_elements(tmp_path: Path) -> None:
     assert '.mp3">\r\n      <POSITION_MARK Name="" Type="0" Start="1.500" Num="2"/>\r\n    </TRACK>' in text
     assert 'other.wav"/>\r\n  </COLLECTION>' in text  # emptied track collapses like rekordbox
     by_id = {t.id: t for t in read_xml(tmp_path / "out.xml")}
-    assert [c.start for c in by_id["rbx:11"].cues] == [5.0, 1.0]  # new marks where the old ones began
+    assert [c.start_s for c in by_id["rbx:11"].cues] == [5.0, 1.0]  # new marks where the old ones began
     assert by_id["rbx:13"].cues == ()
 
 
@@ -272,7 +273,7 @@ def test_verification_failure_keeps_previous_output(tmp_path: Path, monkeypatch:
 
     def shifted(path: Path) -> list[Track]:
         tracks = real_read(path)
-        return [Track(t.id, t.path, t.source, cues=tuple(Cue(c.kind, c.start + 0.01, c.slot, c.end, c.name, c.color)
+        return [Track(t.id, t.path, t.source, cues=tuple(Cue(c.kind, c.start_s + 0.01, c.slot, c.end_s, c.name, c.color)
                                                          for c in t.cues)) for t in tracks]
 
     monkeypatch.setattr(rbx, "read_xml", shifted)

@@ -39,7 +39,7 @@ def run(*args: str) -> Any:
 def built(short_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A scanned copy of the short corpus (the MP3 with two Serato hot cues of the user's) and its
     report."""
-    from djstruct.writers.serato import write_hot_cues
+    from djstruct.library.serato.write import write_hot_cues
 
     root = tmp_path_factory.mktemp("report-e2e")
     lib = root / "My Music #1"  # a space and a '#' that the file:// URL must encode
@@ -136,7 +136,7 @@ def test_track_pages_draw_play_and_seek(built: dict[str, Any], driver: Any,
         assert planned
         if data["file"] == built["mp3"].name:
             assert sorted(float(e.get_attribute("data-t")) for e in existing) == pytest.approx(
-                [c.start for c in USER_CUES], abs=0.01)
+                [c.start_s for c in USER_CUES], abs=0.01)
 
         # the file:// audio loads in Chromium (Debian's build decodes MP3, FLAC and AAC/M4A)
         state = wait(driver, "var a = document.getElementById('audio');"

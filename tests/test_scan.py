@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from djstruct.cli.main import cli
-from djstruct.library.locations import path_to_location
+from djstruct.library.rekordbox.locations import path_to_location
 
 
 def run(*args: str):  # type: ignore[no-untyped-def]

@@ -15,10 +15,13 @@ import numpy as np
 import pytest
 
 from djstruct.errors import LibraryError, TagError
-from djstruct.library import serato_crates as sc
-from djstruct.library import serato_markers as sm
-from djstruct.library.folder import read_folder, track_id
-from djstruct.library.serato import FLAC_KEYS, MP4_KEYS, OGG_KEYS, grid_from_beatgrid, read_serato_tags
+from djstruct.library.serato import beatgrid as bgc
+from djstruct.library.serato import crates as sc
+from djstruct.library.serato import legacy as lg
+from djstruct.library.serato import markers as sm
+from djstruct.library.serato.folder import read_folder, track_id
+from djstruct.library.serato.read import grid_from_beatgrid, read_serato_tags
+from djstruct.library.serato.tags import FLAC_KEYS, MP4_KEYS, OGG_KEYS
 from djstruct.types import Track
 
 DATA = Path(__file__).parent / "data" / "serato"
@@ -61,8 +64,8 @@ def test_payload_round_trip(path: Path) -> None:
     if container == "ogg":
         parse, dump = {
             "serato_markers2": (sm.parse_markers2_ogg, sm.dump_markers2),
-            "serato_markers": (sm.parse_markers_ogg, sm.dump_markers_ogg),
-            "serato_beatgrid": (sm.parse_beatgrid_ogg, sm.dump_beatgrid_ogg),
+            "serato_markers": (lg.parse_markers_ogg, lg.dump_markers_ogg),
+            "serato_beatgrid": (bgc.parse_beatgrid_ogg, bgc.dump_beatgrid_ogg),
         }[name]
         assert dump(parse(raw)) == raw
     elif name == "Serato Markers2":
@@ -71,11 +74,11 @@ def test_payload_round_trip(path: Path) -> None:
         assert sm.dump_markers2(m) == raw
         assert sm.dump_markers2(sm.replace_cues(m, sm.markers2_cues(m))) == raw
     elif name == "Serato Markers_":
-        m_ = sm.parse_markers_(raw, "mp4" if container == "mp4" else "id3")
-        assert sm.dump_markers_(m_) == raw
-        assert sm.dump_markers_(sm.legacy_replace_cues(m_, sm.legacy_cues(m_))) == raw
+        m_ = lg.parse_markers_(raw, "mp4" if container == "mp4" else "id3")
+        assert lg.dump_markers_(m_) == raw
+        assert lg.dump_markers_(lg.legacy_replace_cues(m_, lg.legacy_cues(m_))) == raw
     else:
-        assert sm.dump_beatgrid(sm.parse_beatgrid(raw)) == raw
+        assert bgc.dump_beatgrid(bgc.parse_beatgrid(raw)) == raw
 
 
 def test_mp4_decoded_fixtures_match_our_envelope_decoding() -> None:
@@ -100,10 +103,10 @@ def test_fresh_encoders_reproduce_serato_bytes() -> None:
         fresh = sm.Markers2(m.entries, trailer=b"\x00")
         assert sm.dump_markers2(fresh) == raw, case
     for case in ("hotcue-colors", "saved-loops"):  # Markers_ rebuilt from the Markers2 cues
-        legacy = sm.parse_markers_(_payload(TAGS / "id3" / case / "Serato Markers_.octet-stream"))
+        legacy = lg.parse_markers_(_payload(TAGS / "id3" / case / "Serato Markers_.octet-stream"))
         cues = sm.markers2_cues(sm.parse_markers2(_payload(TAGS / "id3" / case / "Serato Markers2.octet-stream")))
-        blank = sm.legacy_replace_cues(legacy, [])
-        assert sm.dump_markers_(sm.legacy_replace_cues(blank, cues)) == sm.dump_markers_(legacy)
+        blank = lg.legacy_replace_cues(legacy, [])
+        assert lg.dump_markers_(lg.legacy_replace_cues(blank, cues)) == lg.dump_markers_(legacy)
 
 
 # --- codecs: known values ---------------------------------------------------------------------
@@ -127,14 +130,14 @@ def test_hotcues_and_loops_known_values() -> None:
         (3, 75385, 79559, True, "Locked loop"),
     ]
     assert {lp.color for lp in loops} == {"#27aae1"}
-    legacy = sm.parse_markers_(_payload(TAGS / "mp4/hotcues-and-loops/Serato Markers_.octet-stream"), "mp4")
-    assert [(c.index, c.position_ms) for c in sm.legacy_cues(legacy)] == [
+    legacy = lg.parse_markers_(_payload(TAGS / "mp4/hotcues-and-loops/Serato Markers_.octet-stream"), "mp4")
+    assert [(c.index, c.position_ms) for c in lg.legacy_cues(legacy)] == [
         (0, 254),
         (1, 21124),
         (3, 125472),
         (4, 158863),
     ]
-    assert [(lp.index, lp.start_ms, lp.end_ms) for lp in sm.legacy_loops(legacy)] == [
+    assert [(lp.index, lp.start_ms, lp.end_ms) for lp in lg.legacy_loops(legacy)] == [
         (0, 254, 2341),
         (2, 100428, 108776),
         (3, 75385, 79559),
@@ -158,13 +161,13 @@ def test_id3_payloads_agree_with_serato_tools() -> None:
         assert t_loops == ours
         raw1 = (case / "Serato Markers_.octet-stream").read_bytes()
         v1 = [e for e in TrackCuesV1(raw1).entries if type(e) is TrackCuesV1.Entry]
-        legacy = sm.parse_markers_(raw1)
+        legacy = lg.parse_markers_(raw1)
         assert [(e.start_position, e.end_position, "#" + e.color.hex(), int(e.type)) for e in v1] == [
             (e.start_ms, e.end_ms, e.color, e.kind) for e in legacy.entries
         ]
         bg_raw = (case / "Serato BeatGrid.octet-stream").read_bytes()
         terminal = [e for e in TrackBeatgrid(bg_raw).entries if type(e).__name__ == "TerminalBeatgridMarker"]
-        bg = sm.parse_beatgrid(bg_raw)
+        bg = bgc.parse_beatgrid(bg_raw)
         assert (bg.markers[-1].position_s, bg.markers[-1].bpm) == (terminal[0].position, terminal[0].bpm)
     colors = sm.markers2_cues(sm.parse_markers2(_payload(TAGS / "id3/hotcue-colors/Serato Markers2.octet-stream")))
     assert [c.color for c in colors] == [
@@ -185,7 +188,7 @@ def test_colour_and_bpmlock_in_every_container() -> None:
         assert sm.markers2_color(m2) == "#ff9999"
     ogg = TAGS / "ogg/track-color-993333"
     assert sm.markers2_color(sm.parse_markers2_ogg((ogg / "serato_markers2.octet-stream").read_bytes())) == "#ff9999"
-    assert sm.parse_markers_ogg((ogg / "serato_markers.octet-stream").read_bytes()).track_color == "#ff9999"
+    assert lg.parse_markers_ogg((ogg / "serato_markers.octet-stream").read_bytes()).track_color == "#ff9999"
     for p in ("id3/bpmlock-enabled/Serato Markers2", "flac/bpmlock/Serato Markers2", "ogg/bpmlock/serato_markers2"):
         path = TAGS / (p + ".octet-stream")
         m = sm.parse_markers2_ogg(path.read_bytes()) if "ogg" in p else sm.parse_markers2(_payload(path))
@@ -214,17 +217,17 @@ def test_replace_cues_keeps_other_entries_byte_identical() -> None:
 
 
 def test_beatgrid_conversion() -> None:
-    bg = sm.parse_beatgrid((TAGS / "id3/analyzed/Serato BeatGrid.octet-stream").read_bytes())
+    bg = bgc.parse_beatgrid((TAGS / "id3/analyzed/Serato BeatGrid.octet-stream").read_bytes())
     grid = grid_from_beatgrid(bg)
     assert grid is not None and len(grid.markers) == 1
     assert grid.bpm == 115.0 and grid.first_beat_s == pytest.approx(0.30499, abs=1e-5)
     assert grid.markers[0].beat_in_bar == 1
-    multi = sm.SeratoBeatGrid((sm.BeatGridMarker(0.5, beats_till_next=8), sm.BeatGridMarker(4.5, bpm=128.0)))
-    again = sm.parse_beatgrid(sm.dump_beatgrid(multi))
+    multi = bgc.SeratoBeatGrid((bgc.BeatGridMarker(0.5, beats_till_next=8), bgc.BeatGridMarker(4.5, bpm=128.0)))
+    again = bgc.parse_beatgrid(bgc.dump_beatgrid(multi))
     assert again == multi
     g = grid_from_beatgrid(again)
     assert g is not None and [(m.start_s, m.bpm) for m in g.markers] == [(0.5, 120.0), (4.5, 128.0)]
-    ogg = sm.parse_beatgrid_ogg((TAGS / "ogg/analyzed/serato_beatgrid.octet-stream").read_bytes())
+    ogg = bgc.parse_beatgrid_ogg((TAGS / "ogg/analyzed/serato_beatgrid.octet-stream").read_bytes())
     assert grid_from_beatgrid(ogg) is None  # Serato wrote an all-zero grid into the OGG file
 
 
@@ -234,11 +237,11 @@ def test_beatgrid_conversion() -> None:
         lambda: sm.parse_markers2(b"\x01\x01!!!not base64!!!\x00"),
         lambda: sm.parse_markers2(b"\x02\x01AQE\x00"),
         lambda: sm.parse_markers2(b"\x01\x01" + __import__("base64").b64encode(b"\x01\x01CUE\x00\x00\x00\x00\xff")),
-        lambda: sm.parse_beatgrid(b"\x01\x00\x00\x00\x00\x05\x00"),
-        lambda: sm.parse_markers_(b"\x02\x05\x00\x00\x00\x0e"),
+        lambda: bgc.parse_beatgrid(b"\x01\x00\x00\x00\x00\x05\x00"),
+        lambda: lg.parse_markers_(b"\x02\x05\x00\x00\x00\x0e"),
         lambda: sm.decode_envelope(b"Zm9vYmFy"),
-        lambda: sm.parse_markers_ogg(b"hello"),
-        lambda: sm.parse_beatgrid_ogg(b"0000zz"),
+        lambda: lg.parse_markers_ogg(b"hello"),
+        lambda: bgc.parse_beatgrid_ogg(b"0000zz"),
     ],
 )
 def test_garbage_payloads_raise_tag_error(call: Callable[[], object]) -> None:
@@ -344,15 +347,15 @@ def test_read_serato_tags_from_real_files(tagged: dict[str, Path], ext: str) -> 
     assert tags.raw == _values(case)
     hot, loops = tags.hot_cues, tags.loops
     if ext == "mp3":
-        assert [(c.slot, c.start, c.color) for c in hot][:2] == [(0, 0.0, "#cc0000"), (1, 0.0, "#cc8800")]
+        assert [(c.slot, c.start_s, c.color) for c in hot][:2] == [(0, 0.0, "#cc0000"), (1, 0.0, "#cc8800")]
         assert len(hot) == 8 and not loops and tags.color == "#ffffff"
     elif ext == "wav":
         assert [c.name for c in hot] == [ch * 50 for ch in "ABCDEFGH"]
         assert [len(c.name) for c in loops] == [5000] * 7 + [32747]
-        assert all(c.kind == "memory" and c.slot is None and (c.start, c.end) == (0.0, 2.086) for c in loops)
+        assert all(c.kind == "memory" and c.slot is None and (c.start_s, c.end_s) == (0.0, 2.086) for c in loops)
     elif ext == "m4a":
-        assert [(c.slot, c.start, c.name) for c in hot][:2] == [(0, 0.254, "Start"), (1, 21.124, "After Intro")]
-        assert [(c.start, c.end, c.name) for c in loops] == [
+        assert [(c.slot, c.start_s, c.name) for c in hot][:2] == [(0, 0.254, "Start"), (1, 21.124, "After Intro")]
+        assert [(c.start_s, c.end_s, c.name) for c in loops] == [
             (0.254, 2.341, ""),
             (75.385, 79.559, "Locked loop"),
             (100.428, 108.776, "Electric Guitar"),
@@ -369,7 +372,7 @@ def test_mp3_agrees_with_serato_tools_file_reader(tagged: dict[str, Path]) -> No
     from serato_tools.track_cues_v2 import TrackCuesV2
 
     theirs = [(e.index, e.position / 1000.0) for e in TrackCuesV2(str(tagged["mp3"])).entries if e.NAME == "CUE"]
-    assert theirs == [(c.slot, c.start) for c in read_serato_tags(tagged["mp3"]).hot_cues]
+    assert theirs == [(c.slot, c.start_s) for c in read_serato_tags(tagged["mp3"]).hot_cues]
 
 
 def test_no_tags_and_garbage(tmp_path: Path) -> None:

@@ -20,15 +20,18 @@ import numpy as np
 import pytest
 
 from djstruct import safe_write
-from djstruct.audio.fingerprint import audio_hash
+from djstruct.audio.fingerprint import audio_hash, audio_payload_sha256
 from djstruct.errors import TagError, WritebackError
-from djstruct.library import serato_markers as sm
-from djstruct.library.serato import FLAC_KEYS, MARKERS2, MARKERS_, MP4_KEYS, OGG_KEYS, read_serato_tags
+from djstruct.library.serato import legacy as lg
+from djstruct.library.serato import markers as sm
+from djstruct.library.serato import tags as st
+from djstruct.library.serato import write as sw
+from djstruct.library.serato.read import read_serato_tags
+from djstruct.library.serato.tags import FLAC_KEYS, MARKERS2, MARKERS_, MP4_KEYS, OGG_KEYS, SeratoBackup
+from djstruct.library.serato.write import read_backup, restore, write_hot_cues
 from djstruct.safe_write import atomic_rewrite, file_sha256
 from djstruct.synth.encode import FORMATS, encode
 from djstruct.types import Cue
-from djstruct.writers import serato as sw
-from djstruct.writers.serato import SeratoBackup, audio_payload_sha256, read_backup, restore, write_hot_cues
 
 TAGS = Path(__file__).parent / "data" / "serato" / "serato-tags" / "data"
 SR = 44100
@@ -122,7 +125,7 @@ def _tagged(plain: dict[str, Path], tmp_path: Path, case: str) -> Path:
 
 
 def _hot(path: Path) -> list[tuple[int | None, int, str, str | None]]:
-    return [(c.slot, round(c.start * 1000), c.name, c.color) for c in read_serato_tags(path).hot_cues]
+    return [(c.slot, round(c.start_s * 1000), c.name, c.color) for c in read_serato_tags(path).hot_cues]
 
 
 def _markers2(container: str, raw: bytes) -> sm.Markers2:
@@ -179,7 +182,7 @@ def test_write_keeps_everything_else(plain: dict[str, Path], tmp_path: Path, cas
 
     backup = write_hot_cues(path, CUES)
 
-    assert backup.tags == {n: before.raw.get(n) for n in sw.TAG_NAMES[container]}
+    assert backup.tags == {n: before.raw.get(n) for n in st.WRITABLE[container]}
     after = read_serato_tags(path)
     assert _hot(path) == STORED
     assert (after.loops, after.color, after.bpm_locked, after.grid) == (
@@ -191,13 +194,13 @@ def test_write_keeps_everything_else(plain: dict[str, Path], tmp_path: Path, cas
             assert after.raw[name] == value, name
     if container in ("id3", "mp4"):  # Serato reads Markers_ first: it must agree
         payload = after.raw[MARKERS_]
-        legacy = sm.parse_markers_(sm.decode_envelope(payload).payload, "mp4") if container == "mp4" else \
-            sm.parse_markers_(payload)
-        assert [(c.index, c.position_ms, c.color) for c in sm.legacy_cues(legacy)] == [
+        legacy = lg.parse_markers_(sm.decode_envelope(payload).payload, "mp4") if container == "mp4" else \
+            lg.parse_markers_(payload)
+        assert [(c.index, c.position_ms, c.color) for c in lg.legacy_cues(legacy)] == [
             (s, ms, col) for s, ms, _, col in STORED if s < 5]
-        assert sm.legacy_loops(legacy) == sm.legacy_loops(
-            sm.parse_markers_(sm.decode_envelope(before.raw[MARKERS_]).payload, "mp4") if container == "mp4"
-            else sm.parse_markers_(before.raw[MARKERS_]))
+        assert lg.legacy_loops(legacy) == lg.legacy_loops(
+            lg.parse_markers_(sm.decode_envelope(before.raw[MARKERS_]).payload, "mp4") if container == "mp4"
+            else lg.parse_markers_(before.raw[MARKERS_]))
     if fmt in ("mp3", "aiff"):  # an independent parser agrees
         from serato_tools.track_cues_v2 import TrackCuesV2
 
@@ -303,7 +306,7 @@ def test_cue_conversion() -> None:
     "cue",
     [
         Cue("memory", 1.0),
-        Cue("hot", 1.0, slot=0, end=2.0),
+        Cue("hot", 1.0, slot=0, end_s=2.0),
         Cue("hot", 1.0, slot=8),
         Cue("hot", 1.0),
         Cue("hot", -0.5, slot=0),
@@ -389,7 +392,7 @@ def test_disk_full_while_saving_tags(plain: dict[str, Path], tmp_path: Path, mon
     path = _tagged(plain, tmp_path, "mp3-v24-8cues")
     digest = file_sha256(path)
 
-    def full(fmt: Any, obj: Any, target: Path, padding: Any) -> None:
+    def full(tf: Any, target: Path, padding: Any) -> None:
         with open(target, "r+b") as f:  # half-written tag, then the disk fills up (as mutagen reports it)
             f.write(b"\0" * 1000)
         from mutagen import MutagenError
@@ -399,7 +402,7 @@ def test_disk_full_while_saving_tags(plain: dict[str, Path], tmp_path: Path, mon
         except OSError as exc:
             raise MutagenError(exc) from exc
 
-    monkeypatch.setattr(sw, "_save", full)
+    monkeypatch.setattr(sw, "save", full)
     with pytest.raises(WritebackError, match="disk full"):
         write_hot_cues(path, CUES)
     assert file_sha256(path) == digest and _no_temp_files(tmp_path)
@@ -410,15 +413,15 @@ def test_failed_read_back_restores_the_backup(
 ) -> None:
     path = _tagged(plain, tmp_path, "aiff-v23-bpmlock")
     digest = file_sha256(path)
-    real = sw.read_serato_tags
+    real = sw._read_back
     calls: list[Path] = []
 
-    def lying(p: Path) -> Any:  # the read after the write sees other cues
-        calls.append(p)
-        tags = real(p)
+    def lying(tmp: Path, p: Path, fmt: Any) -> Any:  # the read after the swap sees other cues
+        calls.append(tmp)
+        tags = real(tmp, p, fmt)
         return replace(tags, cues=()) if len(calls) == 2 else tags
 
-    monkeypatch.setattr(sw, "read_serato_tags", lying)
+    monkeypatch.setattr(sw, "_read_back", lying)
     with pytest.raises(WritebackError, match="restored"):
         write_hot_cues(path, CUES)
     assert len(calls) == 2

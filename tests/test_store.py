@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from djstruct import store as store_mod
+from djstruct.store import store as store_mod
 from djstruct.audio.fingerprint import fingerprint, quick_stat
 from djstruct.config import store_path as default_store_path
 from djstruct.errors import StoreError

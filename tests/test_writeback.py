@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from djstruct.audio.fingerprint import audio_payload_sha256
 from djstruct.cli.main import cli
-from djstruct.library.locations import path_to_location
-from djstruct.library.rekordbox_xml import read_xml
-from djstruct.library.serato import read_serato_tags
+from djstruct.library.rekordbox.locations import path_to_location
+from djstruct.library.rekordbox.xml import read_xml
+from djstruct.library.serato.read import read_serato_tags
+from djstruct.library.serato.write import write_hot_cues
 from djstruct.types import Cue
-from djstruct.writers.serato import audio_payload_sha256, write_hot_cues
 
 
 def invoke(*args: str, code: int | None = 0):  # type: ignore[no-untyped-def]
@@ -77,7 +78,7 @@ def test_serato_dry_run_write_rerun_undo(scanned: tuple[Path, Path]) -> None:
         for c in hot:
             if c.name == "my cue":
                 continue
-            assert np.min(np.abs(down - c.start)) < 0.0006  # on a downbeat (Serato stores whole ms)
+            assert np.min(np.abs(down - c.start_s)) < 0.0006  # on a downbeat (Serato stores whole ms)
         assert audio_payload_sha256(p) == audio[p.name]  # not an audio frame changed
     mine = [c for c in read_serato_tags(mp3).cues if c.name == "my cue"]
     assert mine == [Cue("hot", 1.234, 0, None, "my cue", "#123456")]
@@ -163,7 +164,7 @@ def test_rekordbox_xml_cues_on_the_library_grid(scanned: tuple[Path, Path], tmp_
             if c.name == "DJ cue":
                 continue
             n += 1
-            assert np.min(np.abs(down - c.start)) < 0.0006, (t.path, c)  # 100 % on the library's downbeats
+            assert np.min(np.abs(down - c.start_s)) < 0.0006, (t.path, c)  # 100 % on the library's downbeats
         assert timing.offset_s(t.path, "rekordbox") >= 0
     assert n >= 9
     invoke("undo", "--store", str(store))
@@ -184,22 +185,22 @@ def test_crash_mid_run_then_undo_restores_what_was_written(scanned: tuple[Path, 
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     lib, store = scanned
     originals = {p.name: sha(p) for p in lib.iterdir()}
-    import djstruct.writers.serato as serato_writer
+    import djstruct.writeback.apply as apply_mod
 
-    real = serato_writer.write_hot_cues
+    real = apply_mod.write_hot_cues
     calls = {"n": 0}
 
-    def flaky(path, cues):  # type: ignore[no-untyped-def]
+    def flaky(path, cues, state=None):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt  # the process dies in the middle of the run
-        return real(path, cues)
+        return real(path, cues, state)
 
-    monkeypatch.setattr(serato_writer, "write_hot_cues", flaky)
+    monkeypatch.setattr(apply_mod, "write_hot_cues", flaky)
     r = CliRunner().invoke(cli, ["writeback", str(lib), "--store", str(store)])
     assert r.exit_code != 0  # click turns the interrupt into "Aborted!"
     assert sum(sha(p) != originals[p.name] for p in lib.iterdir()) == 1  # one file was written
-    monkeypatch.setattr(serato_writer, "write_hot_cues", real)
+    monkeypatch.setattr(apply_mod, "write_hot_cues", real)
     r = invoke("undo", "--store", str(store))
     assert "restored 2 files" in r.output  # the written one and the pending one (a no-op restore)
     assert {p.name: sha(p) for p in lib.iterdir()} == originals
@@ -208,7 +209,7 @@ def test_crash_mid_run_then_undo_restores_what_was_written(scanned: tuple[Path, 
 @pytest.mark.parametrize("fmt", ["mp3", "mp3-noxing", "wav", "aiff", "flac", "m4a", "ogg"])
 def test_frame_backup_restores_every_format_exactly(fmt: str, tmp_path: Path) -> None:
     from djstruct.synth.encode import FORMATS, encode
-    from djstruct.writers import frame_backup
+    from djstruct.writeback import frame_backup
 
     ext = FORMATS[fmt] if FORMATS[fmt].startswith(".") else "." + FORMATS[fmt]
     noise = np.random.default_rng(2).normal(0, 0.1, (44100 * 2, 2)).astype(np.float32)

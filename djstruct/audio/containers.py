@@ -34,6 +34,13 @@ def mp3_has_gapless_header(path: Path) -> bool:
 
 def mp3_needs_delay_fix(path: Path) -> bool:
     """True when the first Layer III frame has no Xing/Info/VBRI tag (so nobody trims the delay)."""
+    rate, tagged = mp3_first_frame(path)
+    return rate is not None and not tagged
+
+
+def mp3_first_frame(path: Path) -> tuple[int | None, bool]:
+    """(sample rate of the first Layer III frame, whether it carries a Xing/Info/VBRI tag);
+    (None, False) when no frame is found. Reads at most 64 KiB after the ID3v2 tags."""
     with open(path, "rb") as f:
         start = 0
         while True:  # skip (possibly stacked) ID3v2 tags
@@ -53,9 +60,10 @@ def mp3_needs_delay_fix(path: Path) -> bool:
             frame = data[i : i + 48]
             tagged = b"Xing" in frame or b"Info" in frame or frame[36:40] == b"VBRI"
             logger.debug("%s: first MP3 frame at byte %d, gapless header: %s", path, start + i, tagged)
-            return not tagged
+            h = data[i : i + 4]
+            return _MP3_RATES[(h[1] >> 3) & 3][(h[2] >> 2) & 3], tagged
         i = data.find(b"\xff", i + 1)
-    return False  # no Layer III frame found: leave timing alone
+    return None, False  # no Layer III frame found: leave timing alone
 
 
 def mp4_priming(path: Path) -> tuple[int, bool, int | None]:

@@ -281,3 +281,19 @@ def _hash_ogg_bodies(f: BinaryIO, h: _Hasher, pos: int, end: int, n: int) -> Non
         h.update(body)
         done += len(body)
         page_pos += page[0] + page[1]
+
+
+def audio_payload_sha256(path: Path) -> str:
+    """sha256 (hex) of the bytes in :func:`audio_payload_range` (the audio only, whole)."""
+    start, end = audio_payload_range(Path(path))
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = end - start
+        while left > 0:
+            block = f.read(min(left, 1 << 20))
+            if not block:
+                break
+            h.update(block)
+            left -= len(block)
+    return h.hexdigest()

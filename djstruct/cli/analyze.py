@@ -65,9 +65,9 @@ def render_summary(a: Analysis) -> None:
     for col in ("#", "start", "bar", "length", "label"):
         table.add_column(col, justify="right" if col != "label" else "left")
     for i, s in enumerate(a.sections, 1):
-        bar = "-" if len(down) == 0 else str(int(np.argmin(np.abs(down - s.start))) + 1)
-        bars = (s.end - s.start) / (4 * 60.0 / a.bpm) if a.bpm else 0.0
-        table.add_row(str(i), fmt_time(s.start), bar, f"{bars:.0f} bars" if a.bpm else "-", s.label)
+        bar = "-" if len(down) == 0 else str(int(np.argmin(np.abs(down - s.start_s))) + 1)
+        bars = (s.end_s - s.start_s) / (4 * 60.0 / a.bpm) if a.bpm else 0.0
+        table.add_row(str(i), fmt_time(s.start_s), bar, f"{bars:.0f} bars" if a.bpm else "-", s.label)
     out.print(table)
     if a.drops:
         out.print("drops: " + ", ".join(fmt_time(d) for d in a.drops))

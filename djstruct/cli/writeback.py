@@ -10,18 +10,15 @@ import click
 from rich.table import Table
 
 from djstruct.cli.common import (
-    EXIT_LOCKED,
     EXIT_OK,
     EXIT_SOME_FAILED,
     call,
     err,
-    fail,
     fmt_time,
     library_options,
     make_sources,
     out,
 )
-from djstruct.errors import DjstructError, LockError
 
 _STYLE = {"keep": "dim", "add": "green", "replace": "yellow", "remove": "red", "skip": "dim italic"}
 
@@ -41,10 +38,10 @@ _STYLE = {"keep": "dim", "add": "green", "replace": "yellow", "remove": "red", "
 def writeback(folders, rekordbox_xml, rekordbox_db, crate, store, dry_run, target, out_file, layout, policy, direct,
               as_json) -> None:  # type: ignore[no-untyped-def]
     """Turn analyses into hot cues and memory cues in the DJ library (journaled: see `undo`)."""
-    from djstruct.writeback import WritebackConfig, run_writeback
+    from djstruct.writeback.apply import WritebackConfig, run_writeback
 
     sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
-    cfg = WritebackConfig(tuple(sources), store, target, out_file, layout, policy, dry_run, direct)
+    cfg = WritebackConfig(tuple(sources), dry_run, store, target, out_file, layout, policy, direct)
 
     def on_event(kind: str, msg: str) -> None:
         if kind in ("failed", "library-error"):
@@ -58,7 +55,7 @@ def writeback(folders, rekordbox_xml, rekordbox_db, crate, store, dry_run, targe
             for a in totals:
                 totals[a] += p.diff.count(a)
         if as_json:
-            print(json.dumps(_plan_json(p, result.target)), flush=True)
+            print(json.dumps(p.to_dict(result.target)), flush=True)
         elif p.error:
             err.print(f"failed: {p.error}", markup=False, highlight=False)
         elif p.diff is not None and (p.diff.changed or dry_run):
@@ -78,23 +75,15 @@ def writeback(folders, rekordbox_xml, rekordbox_db, crate, store, dry_run, targe
     sys.exit(EXIT_OK if result.ok else EXIT_SOME_FAILED)
 
 
-def _plan_json(p, target: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    d = {"id": p.track.id, "path": str(p.track.path), "target": target, "error": p.error, "skipped": p.skipped}
-    if p.diff is not None:
-        d["changes"] = [{"action": c.action, "reason": c.reason, "bar": c.bar, **c.cue.to_dict()}
-                        for c in p.diff.changes]
-    return d
-
-
 def _render(p) -> None:  # type: ignore[no-untyped-def]
     table = Table(title=str(p.track.path), title_justify="left", header_style="bold", box=None)
     for col in ("", "cue", "time", "bar", "name", "colour", "why"):
         table.add_column(col)
-    for c in sorted(p.diff.changes, key=lambda c: c.cue.start):
+    for c in sorted(p.diff.changes, key=lambda c: c.cue.start_s):
         slot = "ABCDEFGH"[c.cue.slot] if c.cue.kind == "hot" and c.cue.slot is not None and c.cue.slot < 8 else ""
         kind = f"hot {slot}" if c.cue.kind == "hot" else ("loop" if c.cue.is_loop else "memory")
         colour = f"[{c.cue.color}]■[/] {c.cue.color}" if c.cue.color else ""
-        table.add_row(f"[{_STYLE[c.action]}]{c.action}[/]", kind, fmt_time(c.cue.start),
+        table.add_row(f"[{_STYLE[c.action]}]{c.action}[/]", kind, fmt_time(c.cue.start_s),
                       "" if c.bar is None else str(c.bar), c.cue.name, colour, c.reason)
     out.print(table)
 
@@ -106,38 +95,23 @@ def _render(p) -> None:  # type: ignore[no-untyped-def]
 @click.option("--list", "list_runs", is_flag=True, help="List writeback runs.")
 def undo(run: int | None, store: Path | None, force: bool, list_runs: bool) -> None:
     """Restore what writeback RUN wrote (default: the latest run), byte for byte."""
-    from djstruct.config import store_path as default_store_path
-    from djstruct.journal import Journal
-    from djstruct.lock import RunLock
-    from djstruct.store import Store
-    from djstruct.writers.apply import undo_run
+    import datetime as dt
 
-    path = store or default_store_path()
-    if not path.exists():
-        fail(f"{path}: no analysis store")
-    try:
-        with RunLock(path.with_name(path.name + ".lock")), Store.open(path) as st:
-            journal = Journal(st)
-            if list_runs:
-                table = Table(header_style="bold")
-                for col in ("run", "started", "target", "policy", "layout", "status", "files"):
-                    table.add_column(col)
-                import datetime as dt
+    from djstruct.writeback import undo as undo_mod
 
-                for r in journal.runs():
-                    started = dt.datetime.fromtimestamp(r.started_at).strftime("%Y-%m-%d %H:%M")
-                    table.add_row(str(r.run_id), started, r.target, r.policy, r.layout, r.status,
-                                  str(r.summary.get("written", "")))
-                out.print(table)
-                return
-            result = undo_run(journal, run, force=force)
-    except LockError as e:
-        fail(str(e), EXIT_LOCKED)
-    except DjstructError as e:
-        fail(str(e), EXIT_SOME_FAILED)
+    if list_runs:
+        table = Table(header_style="bold")
+        for col in ("run", "started", "target", "policy", "layout", "status", "files"):
+            table.add_column(col)
+        for r in call(undo_mod.list_runs, store):
+            started = dt.datetime.fromtimestamp(r.started_at).strftime("%Y-%m-%d %H:%M")
+            table.add_row(str(r.run_id), started, r.target, r.policy, r.layout, r.status,
+                          str(r.summary.get("written", "")))
+        out.print(table)
+        return
+    result = call(undo_mod.undo, store, run, force=force)
     for _, why in result.refused:
         err.print(f"not restored: {why}", markup=False, highlight=False)
     out.print(f"run {result.run_id}: restored {len(result.restored)} files"
               + (f", {len(result.refused)} refused" if result.refused else ""))
     sys.exit(EXIT_SOME_FAILED if result.refused else EXIT_OK)
-

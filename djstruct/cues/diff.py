@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from djstruct.cues.plan import CuePlan, PlannedCue
 from djstruct.errors import ConfigError
@@ -33,6 +34,10 @@ class CueChange:
     reason: str = ""
     replaces: Cue | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """``{"action", "reason", "bar", **cue}`` (the cue's keys: kind, slot, start, end, name, color)."""
+        return {"action": self.action, "reason": self.reason, "bar": self.bar, **self.cue.to_dict()}
+
 
 @dataclass(frozen=True)
 class CueDiff:
@@ -43,7 +48,7 @@ class CueDiff:
     def result(self) -> tuple[Cue, ...]:
         """The track's cues after applying the diff, hot cues by slot then memory cues by time."""
         out = [c.cue for c in self.changes if c.action in ("keep", "add", "replace")]
-        return tuple(sorted(out, key=lambda c: (c.kind != "hot", c.slot if c.slot is not None else -1, c.start)))
+        return tuple(sorted(out, key=lambda c: (c.kind != "hot", c.slot if c.slot is not None else -1, c.start_s)))
 
     @property
     def written(self) -> tuple[Cue, ...]:
@@ -56,6 +61,9 @@ class CueDiff:
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "changes": [c.to_dict() for c in self.changes]}
 
 
 def diff_cues(
@@ -78,11 +86,11 @@ def diff_cues(
     removed: list[Cue] = []
 
     def same(a: Cue, b: Cue) -> bool:
-        return (a.kind == b.kind and a.slot == b.slot and abs(a.start - b.start) < _EPS and a.name == b.name
-                and a.color == b.color and a.end is None and b.end is None)
+        return (a.kind == b.kind and a.slot == b.slot and abs(a.start_s - b.start_s) < _EPS and a.name == b.name
+                and a.color == b.color and a.end_s is None and b.end_s is None)
 
     for c in existing:
-        ours = any(o.kind == c.kind and o.slot == c.slot and abs(o.start - c.start) < _EPS for o in owned)
+        ours = any(o.kind == c.kind and o.slot == c.slot and abs(o.start_s - c.start_s) < _EPS for o in owned)
         drop = not c.is_loop and (policy == "replace-all" or (policy == "replace-own" and ours))
         if drop and not any(same(c, p.cue) for p in planned):
             removed.append(c)
@@ -100,23 +108,23 @@ def diff_cues(
 def _place(p: PlannedCue, kept: list[Cue], used: set[int | None], removed: list[Cue], beat_s: float,
            memory_supported: bool, max_slots: int) -> CueChange:
     c = p.cue
-    if any(k.kind == c.kind and abs(k.start - c.start) < _EPS and k.name == c.name for k in kept):
+    if any(k.kind == c.kind and abs(k.start_s - c.start_s) < _EPS and k.name == c.name for k in kept):
         return CueChange("skip", c, p.bar, "already there")
     if c.kind == "memory":
         if not memory_supported:
             return CueChange("skip", c, p.bar, "the target has no memory cues")
-        if any(abs(k.start - c.start) < beat_s and not k.is_loop for k in kept):
+        if any(abs(k.start_s - c.start_s) < beat_s and not k.is_loop for k in kept):
             return CueChange("skip", c, p.bar, "within one beat of an existing cue")
         kept.append(c)
         return CueChange("add", c, p.bar, p.reason)
-    if any(k.kind == "hot" and abs(k.start - c.start) < beat_s for k in kept):
+    if any(k.kind == "hot" and abs(k.start_s - c.start_s) < beat_s for k in kept):
         return CueChange("skip", c, p.bar, "an existing hot cue is within one beat")
     free = [s for s in range(max_slots) if s not in used]
     if not free:
         return CueChange("skip", c, p.bar, "no free hot-cue slot")
     slot = c.slot if c.slot in free else free[0]
     used.add(slot)
-    placed = Cue("hot", c.start, slot, None, c.name, c.color)
+    placed = Cue("hot", c.start_s, slot, None, c.name, c.color)
     kept.append(placed)
     was = next((r for r in removed if r.kind == "hot" and r.slot == slot), None)
     return CueChange("replace" if was else "add", placed, p.bar, p.reason, replaces=was)

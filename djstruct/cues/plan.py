@@ -8,9 +8,9 @@ a personal model from ``train --from-library``, at the points its learnt cue sty
 ``offset_bars`` such as -16 for "16 bars before the drop"). The first rule's cue prefers slot A,
 the next B, and so on; the diff decides the final slots.
 
-Times: the plan is in djstruct's timeline. When the library has its own beat grid, its downbeats
-(converted from the application's timeline with the same offset the writer uses) are the snap
-targets, so a written cue lands exactly on the user's grid.
+Times: the plan is in djstruct's timeline. When the library has its own beat grid (which its reader
+moved into djstruct's timeline, see :mod:`djstruct.timing`), its downbeats are the snap targets, so
+a written cue lands exactly on the user's grid.
 """
 
 from __future__ import annotations
@@ -113,6 +113,9 @@ class PlannedCue:
     bar: int
     reason: str
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"bar": self.bar, "reason": self.reason, **self.cue.to_dict()}
+
 
 @dataclass(frozen=True)
 class CuePlan:
@@ -128,21 +131,23 @@ class CuePlan:
     def memory(self) -> list[PlannedCue]:
         return [c for c in self.cues if c.cue.kind == "memory"]
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "grid_source": self.grid_source, "cues": [c.to_dict() for c in self.cues]}
 
-def snap_grid(analysis: Analysis, library_grid: LibraryGrid | None, offset_s: float = 0.0) -> tuple[np.ndarray, str]:
+
+def snap_grid(analysis: Analysis, library_grid: LibraryGrid | None) -> tuple[np.ndarray, str]:
     """Downbeats (s, djstruct timeline) cues are snapped to: the library's grid when it has one."""
     if library_grid is not None and library_grid.markers:
-        down = library_grid.downbeats(analysis.duration_s + offset_s) - offset_s
+        down = library_grid.downbeats(analysis.duration_s)
         down = down[down >= -1e-6]
         if len(down):
             return down, "library"
     return np.asarray(analysis.downbeats, dtype=np.float64), "analysis"
 
 
-def plan_cues(analysis: Analysis, layout: Layout, library_grid: LibraryGrid | None = None,
-              offset_s: float = 0.0) -> CuePlan:
+def plan_cues(analysis: Analysis, layout: Layout, library_grid: LibraryGrid | None = None) -> CuePlan:
     """The cues ``layout`` asks for, on downbeats of the library grid (or of the analysis)."""
-    down, source = snap_grid(analysis, library_grid, offset_s)
+    down, source = snap_grid(analysis, library_grid)
     if len(down) == 0 or not analysis.sections:
         return CuePlan(analysis.path, (), source)
     bar_s = float(np.median(np.diff(down))) if len(down) > 1 else 4 * 60.0 / (analysis.bpm or 120.0)
@@ -158,7 +163,7 @@ def plan_cues(analysis: Analysis, layout: Layout, library_grid: LibraryGrid | No
     parts: list[tuple[float, int, str, str]] = []  # a new part inside a section ("Drop 1 +16")
     prev: str | None = None
     for s in analysis.sections:
-        hit = snap(s.start)
+        hit = snap(s.start_s)
         if hit is not None and named and s.label == prev:  # same label again: the same section goes on
             head = named[-1]
             parts.append((hit[0], hit[1], s.label, f"{head[3]} +{hit[1] - head[1]}"))
@@ -180,13 +185,13 @@ def plan_cues(analysis: Analysis, layout: Layout, library_grid: LibraryGrid | No
     for rule in layout.hot:
         for t, bar, label, name in _rule_targets(rule, named):
             target = snap(t + rule.offset_bars * bar_s) if rule.offset_bars else (t, bar)
-            if target is None or any(abs(h.cue.start - target[0]) < 1e-6 for h in hot):
+            if target is None or any(abs(h.cue.start_s - target[0]) < 1e-6 for h in hot):
                 continue
             cname = (rule.name or "{name}").format(name=name)
             color = rule.color or layout.colors.get(label)
             hot.append(PlannedCue(Cue("hot", target[0], None, None, cname, color), target[1], label))
     hot = hot[: layout.max_hot_cues]
-    cues += [PlannedCue(Cue("hot", h.cue.start, i, None, h.cue.name, h.cue.color), h.bar, h.reason)
+    cues += [PlannedCue(Cue("hot", h.cue.start_s, i, None, h.cue.name, h.cue.color), h.bar, h.reason)
              for i, h in enumerate(hot)]
     return CuePlan(analysis.path, tuple(cues), source)
 

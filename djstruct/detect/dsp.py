@@ -89,7 +89,7 @@ class DspDetector:
             return Analysis(path, duration_s, g.bpm, tuple(beats), (), secs, (), energy, self.name)
         downbeats = beats[phase::4]
         sections, conf = self._sections(f, beats, downbeats, period, end_s)
-        drops = tuple(s.start for s in sections if s.label == "drop")
+        drops = tuple(s.start_s for s in sections if s.label == "drop")
         return Analysis(
             path=path,
             duration_s=duration_s,

@@ -143,7 +143,7 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
     labels = labels_from_probs(act["label"], fps, bounds)
     sections = sections_from_bounds(bounds, labels, merge_same=True,
                                     keep=[score[i] >= cfg.keep_same_label for i in bars])
-    drops = tuple(s.start for k, s in enumerate(sections)
+    drops = tuple(s.start_s for k, s in enumerate(sections)
                   if s.label == "drop" and (k == 0 or sections[k - 1].label != "drop"))
     contrast = float(np.mean([head[i] * weight[i] for i in bars])) if bars else 0.0  # the head's own certainty
     analysis = Analysis(

@@ -32,7 +32,7 @@ def downbeat_features(down: np.ndarray, analysis: Analysis, beat_s: float) -> np
     """(n, d) features of each downbeat (times in djstruct's timeline): the base set the
     label-issue classifier uses."""
     n = len(down)
-    starts = np.array([s.start for s in analysis.sections]) if analysis.sections else np.zeros(0)
+    starts = np.array([s.start_s for s in analysis.sections]) if analysis.sections else np.zeros(0)
     labels = [s.label for s in analysis.sections]
     drops = np.asarray(analysis.drops) if analysis.drops else np.zeros(0)
     bar_s = 4.0 * beat_s
@@ -76,7 +76,7 @@ def style_features(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
     bar_s = 4.0 * beat_s
     extra = np.zeros((len(down), len(_TO_LABEL) * len(_TO_BARS)))
     for li, lab in enumerate(_TO_LABEL):
-        starts = np.array([s.start for s in analysis.sections if s.label == lab])
+        starts = np.array([s.start_s for s in analysis.sections if s.label == lab])
         if not len(starts):
             continue
         for i, t in enumerate(down):

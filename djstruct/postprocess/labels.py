@@ -93,7 +93,7 @@ def sections_from_bounds(bounds_s: np.ndarray, labels: list[str], *, merge_same:
     for i, (a, b, lab) in enumerate(zip(bounds_s[:-1], bounds_s[1:], labels, strict=True)):
         kept = keep is not None and i > 0 and bool(keep[i - 1])
         if merge_same and secs and secs[-1].label == lab and not kept:
-            secs[-1] = Section(secs[-1].start, float(b), lab)
+            secs[-1] = Section(secs[-1].start_s, float(b), lab)
         else:
             secs.append(Section(float(a), float(b), lab))
     return secs

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from djstruct.cues.plan import load_layout
 from djstruct.errors import ConfigError, DjstructError, LibraryError
 from djstruct.library import LibrarySource, iter_tracks
 from djstruct.report.cache import WaveCache, cache_key
-from djstruct.report.data import TrackEntry, build_entry, default_target, page_id, track_from_store
+from djstruct.report.data import TrackEntry, build_entry, page_id
 from djstruct.report.render import GENERATOR, write_assets, write_index, write_track_page
 from djstruct.report.waveform import (
     DECODE_RATE_HZ,
@@ -34,6 +34,7 @@ from djstruct.report.waveform import (
     n_columns,
 )
 from djstruct.types import Track
+from djstruct.writeback.plan import default_target
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ class ReportResult:
 def _read_tracks(config: ReportConfig, store: Any, errors: list[str]) -> Iterator[Track]:
     if not config.sources:
         for d in store.tracks():
-            yield track_from_store(d)
+            t = Track.from_dict(d)
+            yield replace(t, extras={**t.extras, "library": d.get("library", "")})
         return
     for src in config.sources:
         try:
@@ -80,8 +82,7 @@ def _read_tracks(config: ReportConfig, store: Any, errors: list[str]) -> Iterato
                 if isinstance(item, LibraryError):
                     errors.append(str(item))
                     continue
-                yield Track(item.id, item.path, item.source, item.duration_s, item.bpm, item.grid, item.cues,
-                            item.phrases, item.title, item.artist, {**item.extras, "library": src.key})
+                yield replace(item, extras={**item.extras, "library": src.key})
         except LibraryError as e:
             errors.append(str(e))
 
@@ -98,7 +99,7 @@ def _check_out_dir(out: Path) -> None:
 
 def collect(config: ReportConfig, store: Any, errors: list[str]) -> list[TrackEntry]:
     """One entry per distinct audio file of the libraries (rows and page data, no waveform)."""
-    from djstruct.journal import Journal
+    from djstruct.writeback.journal import Journal
 
     layout = load_layout(config.layout)
     journal = Journal(store)

@@ -11,21 +11,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from djstruct.cues.diff import CueDiff, diff_cues
-from djstruct.cues.plan import Layout, plan_cues, snap_grid
+from djstruct import timing
+from djstruct.audio.fingerprint import quick_stat
+from djstruct.cues.diff import CueDiff
+from djstruct.cues.plan import Layout, snap_grid
+from djstruct.errors import DjstructError
 from djstruct.report.palette import section_color
 from djstruct.store import FileRow
-from djstruct.types import Analysis, Cue, Energy, GridMarker, LibraryGrid, Track
+from djstruct.types import Analysis, Cue, Energy, Track
+from djstruct.writeback import plan
+from djstruct.writeback.plan import target_app
 
 SLOT_LETTERS = "ABCDEFGH"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-_APP_OF_TARGET = {"serato": "serato", "rekordbox-xml": "rekordbox", "rekordbox-db": "rekordbox"}
-_DEFAULT_TARGET = {"folder": "serato", "rekordbox-xml": "rekordbox-xml", "rekordbox-db": "rekordbox-xml"}
 
 
 @dataclass(frozen=True)
@@ -40,25 +42,6 @@ class TrackEntry:
     energy: Energy | None = None
 
 
-def track_from_store(d: dict[str, Any]) -> Track:
-    """A Track from :meth:`Store.tracks` JSON. The store keeps a grid's first beat and tempo only,
-    so the grid comes back as one marker (exact for constant-tempo tracks starting on a downbeat)."""
-    grid = None
-    g = d.get("grid")
-    if g and g.get("bpm"):
-        grid = LibraryGrid((GridMarker(float(g["first_beat_s"]), float(g["bpm"])),))
-    return Track(
-        id=str(d["id"]), path=Path(d["path"]), source=str(d.get("source", "folder")),
-        duration_s=d.get("duration_s"), bpm=d.get("bpm"), grid=grid,
-        cues=tuple(Cue.from_dict(c) for c in d.get("cues", ())), title=str(d.get("title") or ""),
-        artist=str(d.get("artist") or ""), extras={"library": d.get("library", "")})
-
-
-def default_target(source_kind: str) -> str:
-    """The target ``djstruct writeback`` picks for a library of this kind."""
-    return _DEFAULT_TARGET.get(source_kind, "rekordbox-xml")
-
-
 def page_id(track_id: str, used: set[str]) -> str:
     """A file-name-safe, unique (within ``used``, which is updated) page name for a track id."""
     base = _UNSAFE.sub("_", track_id).strip("_")[:80] or "track"
@@ -69,23 +52,12 @@ def page_id(track_id: str, used: set[str]) -> str:
     return name
 
 
-def _shift(c: Cue, dt: float) -> Cue:
-    return Cue(c.kind, c.start + dt, c.slot, None if c.end is None else c.end + dt, c.name, c.color)
-
-
 def cue_diff(track: Track, analysis: Analysis, layout: Layout, target: str,
              owned: list[Cue] | tuple[Cue, ...] = ()) -> tuple[CueDiff, float]:
-    """The writeback diff under the ``fill`` policy and the timing offset (s) of the track's app;
-    existing cues are the Track's (as the library reader saw them)."""
-    from djstruct import timing
-
-    offset = timing.offset_s(track.path, _APP_OF_TARGET.get(target, "rekordbox")) if track.path.is_file() else 0.0
-    existing = tuple(_shift(c, -offset) for c in track.cues)
-    plan = plan_cues(analysis, layout, track.grid, offset)
-    bpm = (track.grid.bpm if track.grid else None) or analysis.bpm or 120.0
-    diff = diff_cues(existing, plan, policy="fill", owned=owned, beat_s=60.0 / bpm,
-                     memory_supported=target != "serato")
-    return diff, offset
+    """The writeback diff under the ``fill`` policy (:func:`djstruct.writeback.plan.cue_diff`, against
+    the cues the library reader saw) and the target app's timing offset (s), shown on the page."""
+    offset = timing.offset_s(track.path, target_app(target)) if track.path.is_file() else 0.0
+    return plan.cue_diff(track, analysis, track.cues, layout, target, owned=owned), offset
 
 
 def cue_marks(diff: CueDiff) -> list[dict[str, Any]]:
@@ -97,7 +69,7 @@ def cue_marks(diff: CueDiff) -> list[dict[str, Any]]:
         existing = ch.action in ("keep", "remove")
         letter = SLOT_LETTERS[c.slot] if c.kind == "hot" and c.slot is not None and 0 <= c.slot < 8 else ""
         out.append({
-            "t": round(c.start, 3), "end": None if c.end is None else round(c.end, 3), "kind": c.kind,
+            "t": round(c.start_s, 3), "end": None if c.end_s is None else round(c.end_s, 3), "kind": c.kind,
             "slot": c.slot, "letter": letter or ("L" if c.is_loop else "M" if c.kind == "memory" else "?"),
             "name": c.name, "color": c.color, "origin": "existing" if existing else "planned",
             "action": ch.action, "bar": ch.bar,
@@ -107,11 +79,11 @@ def cue_marks(diff: CueDiff) -> list[dict[str, Any]]:
     return sorted(out, key=lambda m: (m["t"], m["origin"] != "existing"))
 
 
-def _grid_lines(analysis: Analysis, track: Track, offset_s: float) -> tuple[list[float], list[float], str]:
+def _grid_lines(analysis: Analysis, track: Track) -> tuple[list[float], list[float], str]:
     """(beats, downbeats, source) of the grid cues snap to: the library's when it has one."""
-    down, source = snap_grid(analysis, track.grid, offset_s)
+    down, source = snap_grid(analysis, track.grid)
     if source == "library" and track.grid is not None:
-        beats = track.grid.beats(analysis.duration_s + offset_s)[0] - offset_s
+        beats = track.grid.beats(analysis.duration_s)[0]
         beats = beats[(beats >= -1e-6) & (beats <= analysis.duration_s)]
     else:
         beats = np.asarray(analysis.beats, dtype=np.float64)
@@ -139,8 +111,8 @@ def section_marks(analysis: Analysis, layout: Layout, downbeats: list[float]) ->
     out = []
     for s in analysis.sections:
         counts[s.label] = counts.get(s.label, 0) + 1
-        bar = int(np.argmin(np.abs(down - s.start))) + 1 if len(down) else None
-        out.append({"start": round(s.start, 3), "end": round(s.end, 3), "label": s.label,
+        bar = int(np.argmin(np.abs(down - s.start_s))) + 1 if len(down) else None
+        out.append({"start": round(s.start_s, 3), "end": round(s.end_s, 3), "label": s.label,
                     "name": layout.section_name(s.label, counts[s.label]), "color": section_color(s.label),
                     "bar": bar})
     return out
@@ -156,9 +128,6 @@ def status_of(track: Track, analysis: Analysis | None, row: FileRow | None) -> t
     if analysis is None:
         return "pending", "not analysed yet (run djstruct scan)"
     if row is not None and row.size is not None:
-        from djstruct.audio.fingerprint import quick_stat
-        from djstruct.errors import DjstructError
-
         try:
             if quick_stat(track.path) != (row.size, row.mtime_ns):
                 return "stale", "the file changed since it was analysed (run djstruct scan)"
@@ -189,7 +158,7 @@ def build_entry(track: Track, analysis: Analysis | None, row: FileRow | None, la
         existing = sum(1 for c in cues if c["origin"] == "existing")
         planned = sum(1 for c in cues if c["origin"] == "planned" and c["action"] != "skip")
         skipped = sum(1 for c in cues if c["action"] == "skip")
-        beats, downbeats, grid_source = _grid_lines(analysis, track, offset)
+        beats, downbeats, grid_source = _grid_lines(analysis, track)
         _bars_of_existing(cues, downbeats)
         page = {
             "id": track.id, "page_id": pid, "title": title, "artist": track.artist, "file": track.path.name,

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from djstruct import timing
-from djstruct.library.locations import path_to_location
+from djstruct.library.rekordbox.locations import path_to_location
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ class Agreement:
 def library_agreement(sources: Sequence[LibrarySource], store_path: Path | None = None,
                       layout_name: str = "default") -> Agreement:
     from djstruct.cues.plan import load_layout, plan_cues
-    from djstruct.library.rekordbox_xml import read_playlists
+    from djstruct.library.rekordbox.xml import read_playlists
     from djstruct.train.check import check_library
 
     layout = load_layout(layout_name)
@@ -45,9 +45,9 @@ def library_agreement(sources: Sequence[LibrarySource], store_path: Path | None 
         a = result.analyses.get(str(ch.item.track.path))
         if a is None:
             continue
-        ref = np.array([c.cue.start for c in ch.clean_cues])
-        plan = plan_cues(a, layout, ch.item.track.grid, ch.item.offset_s)
-        est = np.array([c.cue.start for c in (plan.memory or plan.cues)])
+        ref = np.array([c.cue.start_s for c in ch.clean_cues])
+        plan = plan_cues(a, layout, ch.item.track.grid)
+        est = np.array([c.cue.start_s for c in (plan.memory or plan.cues)])
         beat = 60.0 / ch.item.bpm if ch.item.bpm > 0 else 0.5
         genre = str(ch.item.track.extras.get("genre", "") or "-")
         rows.append({"path": str(ch.item.track.path), "genre": genre, "crates": crates.get(ch.item.track.id, []),

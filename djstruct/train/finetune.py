@@ -74,7 +74,7 @@ def library_truth(check: TrackCheck, duration_s: float) -> dict[str, Any]:
     beats = item.beats[(item.beats >= 0) & (item.beats < duration_s)]
     down = item.downbeats[(item.downbeats >= 0) & (item.downbeats < duration_s)]
     beat_s = 60.0 / item.bpm if item.bpm > 0 else 0.5
-    cues = sorted((c.cue.start, c.label) for c in check.clean_cues if 0 <= c.cue.start < duration_s)
+    cues = sorted((c.cue.start_s, c.label) for c in check.clean_cues if 0 <= c.cue.start_s < duration_s)
     starts: list[tuple[float, str | None]] = []
     first = float(down[0]) if len(down) else 0.0
     if not cues or cues[0][0] > first + beat_s:

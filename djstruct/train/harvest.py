@@ -51,7 +51,6 @@ class HarvestedTrack:
 
     track: Track
     library: str
-    offset_s: float
     beats: np.ndarray  # (n,) s, the library grid
     downbeats: np.ndarray  # (m,) s, the library grid's downbeats
     cues: tuple[Cue, ...]  # the user's cues, loops included (tiers flag them)
@@ -72,8 +71,6 @@ class HarvestSkip:
 def harvest(sources: Sequence[LibrarySource]) -> Iterator[HarvestedTrack | HarvestSkip]:
     """Every track of ``sources`` with user cues and a beat grid; a HarvestSkip (with the reason)
     for each track that cannot be used, so the caller can tell the DJ why."""
-    from djstruct import timing
-
     for src in sources:
         try:
             items = list(iter_tracks(src))
@@ -93,12 +90,7 @@ def harvest(sources: Sequence[LibrarySource]) -> Iterator[HarvestedTrack | Harve
             if not t.path.is_file():
                 yield HarvestSkip(str(t.path), "file not found (moved or deleted?)")
                 continue
-            app = "serato" if src.kind == "folder" else "rekordbox"
-            off = timing.offset_s(t.path, app)
-            dur = t.duration_s or (max(c.start for c in t.cues) + 60.0)
-            beats, pos = t.grid.beats(dur + off)
-            beats = beats - off
-            cues = tuple(Cue(c.kind, c.start - off, c.slot, None if c.end is None else c.end - off, c.name, c.color)
-                         for c in t.cues)
-            yield HarvestedTrack(t, src.key, off, beats, beats[pos == 1], cues,
-                                 tuple(label_from_name(c.name) for c in cues), t.phrases)
+            dur = t.duration_s or (max(c.start_s for c in t.cues) + 60.0)
+            beats, pos = t.grid.beats(dur)  # readers give djstruct's timeline (see djstruct.timing)
+            yield HarvestedTrack(t, src.key, beats, beats[pos == 1], t.cues,
+                                 tuple(label_from_name(c.name) for c in t.cues), t.phrases)

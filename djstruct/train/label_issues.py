@@ -63,10 +63,10 @@ def build_candidates(check: TrackCheck, analysis: Analysis) -> Candidates:
     for c in check.cues:
         if "loop" in c.flags or "load_cue" in c.flags or len(down) == 0:
             continue
-        i = int(np.argmin(np.abs(down - c.cue.start)))
-        if abs(down[i] - c.cue.start) <= 2 * beat_s:
+        i = int(np.argmin(np.abs(down - c.cue.start_s)))
+        if abs(down[i] - c.cue.start_s) <= 2 * beat_s:
             y[i] = 1
-            cue_at[i] = c.cue.start
+            cue_at[i] = c.cue.start_s
     return Candidates(check, downbeat_features(down, analysis, beat_s), y, down, cue_at)
 
 
@@ -119,11 +119,11 @@ def find_label_issues(checks: Sequence[TrackCheck], analyses: dict[str, Analysis
         for c in ch.cues:
             if ("off_grid" in c.flags or "off_downbeat" in c.flags) and "loop" not in c.flags:
                 beat_s = 60.0 / ch.item.bpm if ch.item.bpm > 0 else 0.5
-                near_down = abs(c.nearest_downbeat_s - c.cue.start) < 1.5 * beat_s
-                issues.append(LabelIssue(str(ch.item.track.path), c.cue.start, "off_grid",
+                near_down = abs(c.nearest_downbeat_s - c.cue.start_s) < 1.5 * beat_s
+                issues.append(LabelIssue(str(ch.item.track.path), c.cue.start_s, "off_grid",
                                          c.nearest_downbeat_s if near_down else c.nearest_beat_s,
-                                         min(max(abs(c.cue.start - c.nearest_beat_s) / tolerance_s / 10.0,
-                                                 abs(c.cue.start - c.nearest_downbeat_s) / beat_s / 2.0), 1.0)))
+                                         min(max(abs(c.cue.start_s - c.nearest_beat_s) / tolerance_s / 10.0,
+                                                 abs(c.cue.start_s - c.nearest_downbeat_s) / beat_s / 2.0), 1.0)))
     cands = [build_candidates(ch, analyses[str(ch.item.track.path)]) for ch in checks
              if str(ch.item.track.path) in analyses and len(ch.item.downbeats)]
     if len(cands) < 2:

@@ -63,23 +63,23 @@ def check_cues(item: HarvestedTrack, tolerance_s: float = 0.05) -> tuple[CueChec
     first_music = float(down[0]) if len(down) else 0.0
     out: list[CueCheck] = []
     kept: list[float] = []
-    for cue, label in sorted(zip(item.cues, item.cue_labels, strict=True), key=lambda x: x[0].start):
-        nb = float(beats[np.argmin(np.abs(beats - cue.start))]) if len(beats) else cue.start
-        nd = float(down[np.argmin(np.abs(down - cue.start))]) if len(down) else cue.start
+    for cue, label in sorted(zip(item.cues, item.cue_labels, strict=True), key=lambda x: x[0].start_s):
+        nb = float(beats[np.argmin(np.abs(beats - cue.start_s))]) if len(beats) else cue.start_s
+        nd = float(down[np.argmin(np.abs(down - cue.start_s))]) if len(down) else cue.start_s
         flags = []
         if cue.is_loop:
             flags.append("loop")
-        if abs(cue.start - nb) > tolerance_s:
+        if abs(cue.start_s - nb) > tolerance_s:
             flags.append("off_grid")
-        elif abs(cue.start - nd) > 1.5 * beat_s:
+        elif abs(cue.start_s - nd) > 1.5 * beat_s:
             flags.append("far_from_downbeat")
-        elif abs(cue.start - nd) > tolerance_s:
+        elif abs(cue.start_s - nd) > tolerance_s:
             flags.append("off_downbeat")  # on a beat next to the downbeat: nudged a beat off
-        if cue.start < 0.5 or cue.start < first_music - tolerance_s:
+        if cue.start_s < 0.5 or cue.start_s < first_music - tolerance_s:
             flags.append("load_cue")
-        if any(abs(cue.start - k) < beat_s for k in kept):
+        if any(abs(cue.start_s - k) < beat_s for k in kept):
             flags.append("duplicate")
-        kept.append(cue.start)
+        kept.append(cue.start_s)
         out.append(CueCheck(cue, label, tuple(flags), nb, nd))
     return tuple(out)
 

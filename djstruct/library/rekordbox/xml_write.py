@@ -46,27 +46,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.parsers import expat
 
 from djstruct import __version__
 from djstruct.errors import LibraryError, WritebackError
-from djstruct.library.locations import path_to_location
-from djstruct.library.rekordbox_xml import ID_PREFIX, read_xml
+from djstruct.library.rekordbox.locations import path_to_location
+from djstruct.library.rekordbox.xml import ID_PREFIX, read_xml
+from djstruct.library.rekordbox.xml_format import BAD_CHARS, CRLF, WRAP_CHARS, Attrs, element, mark_attrs, seconds
+from djstruct.library.rekordbox.xml_patch import patch_base
 from djstruct.safe_write import atomic_write
 from djstruct.types import Cue, Track
 
 logger = logging.getLogger(__name__)
 
-WRAP_CHARS = 60  # JUCE XmlElement::TextFormat::lineWrapLength
-CRLF = "\r\n"
 PLAYLIST_NAME = "djstruct"
-OWN_MARK_TYPES = frozenset({"0", "4"})  # cue and loop; 1-3 (fade-in/out, load) are kept
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
-_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_START_TAG = re.compile(rb"<[^\s/>]+(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(/?)>")
-
-Attrs = list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -106,7 +99,7 @@ def write_xml(out: Path, tracks_cues: Mapping[str, Sequence[Cue]], *, base_xml: 
         if out.resolve() == base.resolve() or (out.exists() and base.exists() and os.path.samefile(out, base)):
             raise WritebackError(out, "refusing to overwrite the rekordbox XML export it is based on; "
                                       "choose another output file")
-        data = _patch_base(base, out, tracks_cues)
+        data = patch_base(base, out, tracks_cues)
         expected = dict(tracks_cues)
         ids = {k: k[len(ID_PREFIX):] for k in tracks_cues}
     else:
@@ -124,56 +117,10 @@ def write_xml(out: Path, tracks_cues: Mapping[str, Sequence[Cue]], *, base_xml: 
     return XmlWriteReport(out, n_tracks, n_cues, None if base_xml is None else Path(base_xml), ids)
 
 
-# ---------------------------------------------------------------------------------------------
-# formatting (JUCE XmlElement::writeTo rules)
-
-
-def _escape(value: str) -> str:
-    return "".join(_ESCAPES.get(ch) or (f"&#{ord(ch)};" if ord(ch) < 32 else ch) for ch in value)
-
-
-def _start(tag: str, attrs: Attrs, indent: str, nl: str, wrap: int | None) -> str:
-    parts = [indent, "<", tag]
-    cont = nl + indent + " " * (len(tag) + 1)
-    line = 0
-    for name, value in attrs:
-        if wrap is not None and line > wrap:
-            parts.append(cont)
-            line = 0
-        text = f' {name}="{_escape(value)}"'
-        parts.append(text)
-        line += len(text.encode("utf-8"))
-    return "".join(parts)
-
-
-def _element(node: tuple[str, Attrs, list[Any]], indent: str, nl: str, wrap: int | None) -> str:
-    tag, attrs, children = node
-    head = _start(tag, attrs, indent, nl, wrap)
-    if not children:
-        return head + "/>"
-    inner = "".join(nl + _element(c, indent + "  ", nl, wrap) for c in children)
-    return f"{head}>{inner}{nl}{indent}</{tag}>"
-
-
-def _seconds(t: float) -> str:
-    return f"{max(0.0, t):.3f}"
-
-
-def _mark_attrs(cue: Cue) -> Attrs:
-    attrs: Attrs = [("Name", cue.name), ("Type", "4" if cue.end is not None else "0"), ("Start", _seconds(cue.start))]
-    if cue.end is not None:
-        attrs.append(("End", _seconds(cue.end)))
-    attrs.append(("Num", str(cue.slot) if cue.kind == "hot" else "-1"))
-    if cue.color is not None:
-        rgb = int(cue.color[1:], 16)
-        attrs += [("Red", str(rgb >> 16)), ("Green", str(rgb >> 8 & 255)), ("Blue", str(rgb & 255))]
-    return attrs
-
-
 def _check_cues(out: Path, key: str, cues: Sequence[Cue]) -> None:
     slots: set[int] = set()
     for cue in cues:
-        where = f"track {key}, cue at {cue.start!r} s"
+        where = f"track {key}, cue at {cue.start_s!r} s"
         if cue.kind == "hot":
             if cue.slot is None or not 0 <= cue.slot <= 7:
                 raise WritebackError(out, f"{where}: hot cue slot must be 0-7 (A-H), got {cue.slot!r}")
@@ -182,174 +129,14 @@ def _check_cues(out: Path, key: str, cues: Sequence[Cue]) -> None:
             slots.add(cue.slot)
         elif cue.kind != "memory" or cue.slot is not None:
             raise WritebackError(out, f"{where}: not a hot cue (slot 0-7) or a memory cue (no slot)")
-        if not math.isfinite(cue.start) or cue.start < 0:
+        if not math.isfinite(cue.start_s) or cue.start_s < 0:
             raise WritebackError(out, f"{where}: start must be a time >= 0 s")
-        if cue.end is not None and not (math.isfinite(cue.end) and round(cue.end, 3) > round(cue.start, 3)):
-            raise WritebackError(out, f"{where}: loop end {cue.end!r} s is not after its start")
+        if cue.end_s is not None and not (math.isfinite(cue.end_s) and round(cue.end_s, 3) > round(cue.start_s, 3)):
+            raise WritebackError(out, f"{where}: loop end {cue.end_s!r} s is not after its start")
         if cue.color is not None and not _COLOR.match(cue.color):
             raise WritebackError(out, f"{where}: colour {cue.color!r} is not '#rrggbb'")
-        if _BAD_CHARS.search(cue.name):
+        if BAD_CHARS.search(cue.name):
             raise WritebackError(out, f"{where}: name {cue.name!r} has characters XML cannot hold")
-
-
-# ---------------------------------------------------------------------------------------------
-# base mode: patch the user's export in place (byte spans)
-
-
-@dataclass
-class _Span:
-    tag: str
-    start: int
-    tag_end: int
-    end: int = -1
-    empty: bool = False
-    children: list[_Span] = field(default_factory=list)
-    mark_type: str = ""
-
-
-class _Scanner:
-    """Expat pass over the whole file: byte spans of the wanted COLLECTION tracks and children."""
-
-    def __init__(self, data: bytes, wanted: set[str]) -> None:
-        self.data, self.wanted = data, wanted
-        self.stack: list[str] = []
-        self.tracks: dict[str, list[_Span]] = {}
-        self.current: _Span | None = None
-        self.child: _Span | None = None
-        self.wrapped: bool | None = None
-        self.encoding: str | None = None
-        self.has_collection = False
-        self.parser = expat.ParserCreate()
-        self.parser.StartElementHandler = self._start
-        self.parser.EndElementHandler = self._end
-        self.parser.XmlDeclHandler = lambda version, encoding, standalone: setattr(self, "encoding", encoding)
-
-    def _span(self, tag: str, pos: int) -> _Span:
-        m = _START_TAG.match(self.data, pos)
-        if m is None:
-            raise ValueError(f"cannot locate <{tag}> at byte {pos}")
-        span = _Span(tag, pos, m.end(), empty=m.group(1) == b"/")
-        if span.empty:
-            span.end = span.tag_end
-        return span
-
-    def _start(self, tag: str, attrs: dict[str, str]) -> None:
-        pos = self.parser.CurrentByteIndex
-        depth = len(self.stack)
-        if depth == 0 and tag != "DJ_PLAYLISTS":
-            raise ValueError(f"not a rekordbox XML export: root element is <{tag}>, expected <DJ_PLAYLISTS>")
-        if depth == 1 and tag == "COLLECTION":
-            self.has_collection = True
-        elif depth == 2 and tag == "TRACK" and self.stack[1] == "COLLECTION":
-            if self.wrapped is None or attrs.get("TrackID") in self.wanted:
-                span = self._span(tag, pos)
-                if self.wrapped is None and b"\n" in self.data[pos:span.tag_end]:
-                    self.wrapped = True
-                elif self.wrapped is None and span.tag_end - pos > 160:  # long enough to wrap, did not
-                    self.wrapped = False
-                if attrs.get("TrackID") in self.wanted:
-                    self.current = span
-                    self.tracks.setdefault(attrs["TrackID"], []).append(span)
-        elif depth == 3 and self.current is not None:
-            self.child = self._span(tag, pos)
-            self.child.mark_type = attrs.get("Type", "0") if tag == "POSITION_MARK" else ""
-            self.current.children.append(self.child)
-        self.stack.append(tag)
-
-    def _end(self, tag: str) -> None:
-        self.stack.pop()
-        depth = len(self.stack)
-        span = self.child if depth == 3 else self.current if depth == 2 else None
-        if span is not None and span.end < 0:  # expat points at the "</" of a non-empty element
-            span.end = self.data.index(b">", self.parser.CurrentByteIndex) + 1
-        if depth == 3:
-            self.child = None
-        elif depth == 2:
-            self.current = None
-
-
-def _patch_base(base: Path, out: Path, tracks_cues: Mapping[str, Sequence[Cue]]) -> bytes:
-    wanted: dict[str, str] = {}
-    for key in tracks_cues:
-        if not key.startswith(ID_PREFIX) or not key[len(ID_PREFIX):]:
-            raise WritebackError(out, f"track id {key!r} is not from a rekordbox XML export ('{ID_PREFIX}<TrackID>')")
-        wanted[key[len(ID_PREFIX):]] = key
-    try:
-        data = base.read_bytes()
-    except OSError as exc:
-        raise LibraryError(base, f"cannot read file: {exc.strerror or exc}") from exc
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise WritebackError(base, "UTF-16 rekordbox XML is not supported; export it again as UTF-8")
-    scan = _Scanner(data, set(wanted))
-    try:
-        scan.parser.Parse(data, True)
-    except expat.ExpatError as exc:
-        raise LibraryError(base, f"malformed or truncated XML: {expat.errors.messages[exc.code]} "
-                                 f"(line {exc.lineno}, column {exc.offset})") from exc
-    except ValueError as exc:
-        raise LibraryError(base, str(exc)) from exc
-    if (scan.encoding or "utf-8").lower().replace("_", "-") not in ("utf-8", "utf8"):
-        raise WritebackError(base, f"encoding {scan.encoding!r} is not supported; rekordbox writes UTF-8")
-    if not scan.has_collection:
-        raise LibraryError(base, "not a rekordbox XML export: no <COLLECTION> element")
-    missing = sorted(k for tid, k in wanted.items() if tid not in scan.tracks)
-    if missing:
-        raise WritebackError(out, f"{len(missing)} track(s) not in {base.name}, e.g. {', '.join(missing[:5])}; "
-                                  "was the XML exported again since it was read?")
-    first_nl = data.find(b"\n")
-    nl = CRLF if first_nl > 0 and data[first_nl - 1:first_nl] == b"\r" else "\n"
-    wrap = None if scan.wrapped is False else WRAP_CHARS
-    edits: list[tuple[int, int, bytes]] = []
-    for tid, spans in scan.tracks.items():
-        for span in spans:
-            edits += _track_edits(data, span, tracks_cues[wanted[tid]], nl, wrap)
-    edits.sort()
-    chunks, pos = [], 0
-    for start, end, text in edits:
-        chunks += [data[pos:start], text]
-        pos = end
-    chunks.append(data[pos:])
-    return b"".join(chunks)
-
-
-def _track_edits(data: bytes, track: _Span, cues: Sequence[Cue], nl: str, wrap: int | None
-                 ) -> list[tuple[int, int, bytes]]:
-    line_start = data.rfind(b"\n", 0, track.start) + 1
-    indent = data[line_start:track.start].decode("utf-8") if not data[line_start:track.start].strip() else ""
-    child_indent = indent + "  "
-    if track.children:
-        lead = data[data.rfind(b"\n", 0, track.children[0].start) + 1:track.children[0].start]
-        child_indent = lead.decode("utf-8") if not lead.strip() else child_indent
-    marks = "".join(nl + _element(("POSITION_MARK", _mark_attrs(c), []), child_indent, nl, wrap) for c in cues)
-    new = marks.encode("utf-8")
-    if track.empty:
-        if not cues:
-            return []
-        close = f"{nl}{indent}</TRACK>".encode()
-        return [(track.tag_end - 2, track.tag_end, b">" + new + close)]
-    edits: list[tuple[int, int, bytes]] = []
-    prev_end = track.tag_end
-    insert_at: int | None = None
-    for child in track.children:
-        if child.tag == "POSITION_MARK" and child.mark_type in OWN_MARK_TYPES:
-            cut = prev_end if not data[prev_end:child.start].strip() else child.start
-            insert_at = cut if insert_at is None else insert_at
-            edits.append((cut, child.end, b""))
-        prev_end = child.end
-    kept = [c for c in track.children if not (c.tag == "POSITION_MARK" and c.mark_type in OWN_MARK_TYPES)]
-    body_end = data.rindex(b"</", 0, track.end)
-    bounds = [track.tag_end, *(x for c in track.children for x in (c.start, c.end)), body_end]
-    blank = not b"".join(data[a:b] for a, b in zip(bounds[::2], bounds[1::2], strict=True)).strip()
-    if not kept and not cues and blank:  # nothing left: <TRACK .../>, as rekordbox writes it
-        return [(track.tag_end - 1, track.end, b"/>")]
-    if not cues:
-        return edits
-    if insert_at is None:
-        if not track.children:  # <TRACK ...></TRACK>: give it a body
-            return [(track.tag_end, body_end, new + f"{nl}{indent}".encode())]
-        insert_at = track.children[-1].end
-    edits.append((insert_at, insert_at, new))
-    return edits
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,7 +162,7 @@ def _build_minimal(out: Path, tracks: Sequence[Track], tracks_cues: Mapping[str,
         ("COLLECTION", [("Entries", str(len(nodes)))], nodes),
         ("PLAYLISTS", [], [("NODE", [("Type", "0"), ("Name", "ROOT"), ("Count", "1")], [playlist])]),
     ])
-    text = f'<?xml version="1.0" encoding="UTF-8"?>{CRLF}{CRLF}{_element(root, "", CRLF, WRAP_CHARS)}{CRLF}'
+    text = f'<?xml version="1.0" encoding="UTF-8"?>{CRLF}{CRLF}{element(root, "", CRLF, WRAP_CHARS)}{CRLF}'
     return text.encode("utf-8"), ids
 
 
@@ -393,13 +180,13 @@ def _track_node(out: Path, track: Track, xml_id: str, cues: Sequence[Cue]) -> tu
         attrs.append(("AverageBpm", f"{track.bpm:.2f}"))
     attrs.append(("Location", location))
     for what, value in (("title", track.title), ("artist", track.artist)):
-        if _BAD_CHARS.search(value):
+        if BAD_CHARS.search(value):
             raise WritebackError(out, f"track {track.id}: {what} {value!r} has characters XML cannot hold")
     children: list[Any] = []
     for m in track.grid.markers if track.grid is not None else ():
-        children.append(("TEMPO", [("Inizio", _seconds(m.start_s)), ("Bpm", f"{m.bpm:.2f}"), ("Metro", "4/4"),
+        children.append(("TEMPO", [("Inizio", seconds(m.start_s)), ("Bpm", f"{m.bpm:.2f}"), ("Metro", "4/4"),
                                    ("Battito", str(m.beat_in_bar))], []))
-    children += [("POSITION_MARK", _mark_attrs(c), []) for c in cues]
+    children += [("POSITION_MARK", mark_attrs(c), []) for c in cues]
     return ("TRACK", attrs, children)
 
 
@@ -426,7 +213,7 @@ def _verify(out: Path, tmp: Path, expected: Mapping[str, Sequence[Cue]], n_track
 
 def _compare(track: Track, cues: Sequence[Cue]) -> str:
     def key(c: Cue) -> tuple[str, int, float, str]:
-        return (c.kind, -1 if c.slot is None else c.slot, round(c.start, 3), c.name)
+        return (c.kind, -1 if c.slot is None else c.slot, round(c.start_s, 3), c.name)
 
     foreign = track.extras.get("mark_types", {})
     back = sorted((c for i, c in enumerate(track.cues) if foreign.get(i, "cue") in ("cue", "loop")), key=key)
@@ -435,7 +222,7 @@ def _compare(track: Track, cues: Sequence[Cue]) -> str:
         return f"{len(back)} cues instead of {len(want)}"
     for a, b in zip(back, want, strict=True):
         same = (a.kind, a.slot, a.name, (a.color or "").lower()) == (b.kind, b.slot, b.name, (b.color or "").lower())
-        ends = (a.end is None) == (b.end is None) and abs((a.end or 0.0) - (b.end or 0.0)) <= 0.001
-        if not same or not ends or abs(a.start - b.start) > 0.001:
+        ends = (a.end_s is None) == (b.end_s is None) and abs((a.end_s or 0.0) - (b.end_s or 0.0)) <= 0.001
+        if not same or not ends or abs(a.start_s - b.start_s) > 0.001:
             return f"read {a} for {b}"
     return ""

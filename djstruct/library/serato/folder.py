@@ -16,7 +16,10 @@ from typing import Any
 
 from djstruct.audio import SUPPORTED_EXTENSIONS
 from djstruct.errors import LibraryError
-from djstruct.library import serato, serato_crates
+from djstruct.library.serato import crates as serato_crates
+from djstruct.library.serato.read import SeratoTags, parse_serato_values, raw_serato_values
+from djstruct.library.serato.tags import open_audio
+from djstruct.timing import track_from_app
 from djstruct.types import Track
 
 logger = logging.getLogger(__name__)
@@ -64,12 +67,12 @@ def _read_track(path: Path, extras: dict[str, Any]) -> Iterator[Track | LibraryE
     the Track then comes without Serato data (``extras["tag_error"]`` holds the reason)."""
     extras = dict(extras)
     audio: Any = None
-    tags = serato.SeratoTags()
+    tags = SeratoTags()
     try:
-        audio = serato.open_audio(path)
+        audio = open_audio(path)
         if audio is not None:
-            container, raw = serato.raw_serato_values(audio)
-            tags = serato.parse_serato_values(path, container, raw)
+            container, raw = raw_serato_values(audio, path)
+            tags = parse_serato_values(path, container, raw)
     except LibraryError as exc:
         extras["tag_error"] = exc.reason
         yield exc
@@ -80,7 +83,7 @@ def _read_track(path: Path, extras: dict[str, Any]) -> Iterator[Track | LibraryE
     bpm = tags.grid.markers[-1].bpm if tags.grid is not None else _tag_bpm(id3_or_tags)
     if tags.raw:
         extras["serato"] = {"color": tags.color, "bpm_locked": tags.bpm_locked, "container": tags.container}
-    yield Track(
+    yield track_from_app(Track(
         id=track_id(path),
         path=path,
         source="folder",
@@ -91,7 +94,7 @@ def _read_track(path: Path, extras: dict[str, Any]) -> Iterator[Track | LibraryE
         title=_tag_text(id3_or_tags, _TITLE_KEYS),
         artist=_tag_text(id3_or_tags, _ARTIST_KEYS),
         extras=extras,
-    )
+    ), "serato")
 
 
 def _walk(root: Path, follow_symlinks: bool) -> Iterator[Path | LibraryError]:

@@ -237,7 +237,11 @@ def grid_from_beats(beat_in_bar: np.ndarray, bpms: np.ndarray, times_s: np.ndarr
             markers.append(marker(start))
             start = i
     markers.append(marker(start))
-    return LibraryGrid(tuple(markers))
+    bad = [m for m in markers if not m.valid]
+    if bad:
+        logger.warning("ignoring %d PQTZ grid marker(s) with an impossible tempo or time (e.g. %s BPM)",
+                       len(bad), bad[0].bpm)
+    return LibraryGrid.checked(markers)
 
 
 def beat_to_time(beat: int, times_s: np.ndarray, bpms: np.ndarray) -> float:
@@ -276,7 +280,7 @@ def cues_from_tags(pco2: list[Any], pcob: list[Any]) -> tuple[Cue, ...]:
         for e in tag.content.entries:
             cue = _cue(int(e.hot_cue), int(e.type), int(e.time), int(e.loop_time), "", None)
             found.setdefault(_key(cue), cue)
-    return tuple(sorted(found.values(), key=lambda c: (c.start, c.kind, c.slot or 0)))
+    return tuple(sorted(found.values(), key=lambda c: (c.start_s, c.kind, c.slot or 0)))
 
 
 def _cue(hot_cue: int, kind: int, time_ms: int, loop_ms: int, name: str, color: str | None) -> Cue:
@@ -287,8 +291,8 @@ def _cue(hot_cue: int, kind: int, time_ms: int, loop_ms: int, name: str, color: 
 
 
 def _key(cue: Cue) -> tuple[str, int | None, int, int | None]:
-    end = None if cue.end is None else round(cue.end * 1000)
-    return cue.kind, cue.slot, round(cue.start * 1000), end
+    end = None if cue.end_s is None else round(cue.end_s * 1000)
+    return cue.kind, cue.slot, round(cue.start_s * 1000), end
 
 
 def _rgb(entry: Any) -> str | None:

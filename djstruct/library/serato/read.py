@@ -1,56 +1,27 @@
-"""Read Serato DJ's per-track data (cues, saved loops, beat grid, colour) from audio files.
+"""Serato DJ's per-track data (cues, saved loops, beat grid, colour) from the tags of audio files.
 
-Containers (all through mutagen, files are only ever opened for reading): ID3 GEOB frames in MP3,
-AIFF and WAV; Vorbis comments in FLAC (``SERATO_*``, base64 envelope) and OGG/Opus
-(``serato_*``, OGG text forms); MP4 freeform atoms ``----:com.serato.dj:*``. Positions are
-converted from Serato's milliseconds to seconds as stored; no decoder-delay offsets are applied
-here (another module owns timing offsets). Colours are the stored values (``#rrggbb``).
+Files are only opened for reading (see :mod:`.tags` for the containers). Positions are Serato's
+milliseconds as seconds on Serato's timeline; :mod:`djstruct.timing` converts them (the folder
+reader does). Colours are the stored values (``#rrggbb``).
 """
 
 from __future__ import annotations
 
 import logging
-import math
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from djstruct.errors import LibraryError, TagError
-from djstruct.library import serato_markers as sm
+from djstruct.library.serato import beatgrid as bgc
+from djstruct.library.serato import legacy as lg
+from djstruct.library.serato import markers as sm
+from djstruct.library.serato.tags import BEATGRID, MARKERS2, MARKERS_, TagFile, format_of, open_audio, stored_values
 from djstruct.types import Cue, GridMarker, LibraryGrid
 
 logger = logging.getLogger(__name__)
-
-MARKERS2, MARKERS_, BEATGRID = "Serato Markers2", "Serato Markers_", "Serato BeatGrid"
-
-FLAC_KEYS: dict[str, str] = {
-    "Serato Analysis": "SERATO_ANALYSIS",
-    "Serato Autotags": "SERATO_AUTOGAIN",
-    BEATGRID: "SERATO_BEATGRID",
-    MARKERS2: "SERATO_MARKERS_V2",
-    "Serato Overview": "SERATO_OVERVIEW",
-    "Serato RelVolAd": "SERATO_RELVOL",
-    "Serato VidAssoc": "SERATO_VIDEO_ASSOC",
-}
-MP4_KEYS: dict[str, str] = {
-    "Serato Analysis": "----:com.serato.dj:analysisVersion",
-    "Serato Autotags": "----:com.serato.dj:autgain",
-    BEATGRID: "----:com.serato.dj:beatgrid",
-    MARKERS_: "----:com.serato.dj:markers",
-    MARKERS2: "----:com.serato.dj:markersv2",
-    "Serato Overview": "----:com.serato.dj:overview",
-    "Serato RelVolAd": "----:com.serato.dj:relvol",
-    "Serato VidAssoc": "----:com.serato.dj:videoassociation",
-}
-OGG_KEYS: dict[str, str] = {
-    "Serato Analysis": "serato_analysis_ver",
-    "Serato Overview": "serato_overview",
-    BEATGRID: "serato_beatgrid",
-    MARKERS_: "serato_markers",
-    MARKERS2: "serato_markers2",
-}
-
 
 @dataclass(frozen=True)
 class SeratoTags:
@@ -80,49 +51,16 @@ class SeratoTags:
         return tuple(c for c in self.cues if c.is_loop)
 
 
-def open_audio(path: Path) -> Any:
-    """The mutagen object for ``path`` (opened read-only), or None when mutagen does not know the
-    format. Raises :class:`LibraryError` when the file cannot be read. An MP3 whose audio frames
-    mutagen rejects still has its ID3 tag read."""
-    import mutagen
+def raw_serato_values(audio: Any, path: Path) -> tuple[str, dict[str, bytes]]:
+    """``(container, {Serato tag name: stored value})`` from a mutagen object (``""``, {} when the
+    format holds no Serato tags)."""
     from mutagen.id3 import ID3
 
-    try:
-        return mutagen.File(path)
-    except Exception as exc:  # mutagen raises many types on corrupt files; none may escape
-        if path.suffix.lower() == ".mp3":
-            try:
-                return ID3(path)
-            except Exception:
-                pass
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise LibraryError(path, f"cannot read tags: {reason}") from None
-
-
-def raw_serato_values(audio: Any) -> tuple[str, dict[str, bytes]]:
-    """``(container, {Serato tag name: stored value})`` from a mutagen object."""
-    from mutagen.flac import FLAC
-    from mutagen.id3 import ID3
-    from mutagen.mp4 import MP4Tags
-    from mutagen.ogg import OggFileType
-
+    fmt = format_of(audio, path)
     tags = audio if isinstance(audio, ID3) else getattr(audio, "tags", None)
-    if tags is None:
+    if fmt is None or tags is None:
         return "", {}
-    if isinstance(tags, ID3):
-        frames = tags.getall("GEOB")
-        return "id3", {f.desc: bytes(f.data) for f in frames if f.desc.startswith("Serato ")}
-    if isinstance(tags, MP4Tags):
-        found = {name: tags.get(key) for name, key in MP4_KEYS.items()}
-        return "mp4", {name: bytes(v[0]) for name, v in found.items() if v}
-    if isinstance(audio, FLAC):
-        container, keys = "flac", FLAC_KEYS
-    elif isinstance(audio, OggFileType):
-        container, keys = "ogg", OGG_KEYS
-    else:  # APE, ASF, ...: Serato stores nothing there
-        return "", {}
-    found = {name: tags.get(key) for name, key in keys.items()}
-    return container, {name: v[0].encode("utf-8", "surrogateescape") for name, v in found.items() if v}
+    return fmt.container, stored_values(TagFile(path, fmt, audio, tags, os.stat(path)))
 
 
 def read_serato_tags(path: Path | str) -> SeratoTags:
@@ -135,7 +73,7 @@ def read_serato_tags(path: Path | str) -> SeratoTags:
     audio = open_audio(path)
     if audio is None:
         raise LibraryError(path, "not an audio file with tags that mutagen can read")
-    container, raw = raw_serato_values(audio)
+    container, raw = raw_serato_values(audio, path)
     return parse_serato_values(path, container, raw)
 
 
@@ -151,20 +89,20 @@ def _parse(path: Path, container: str, name: str, raw: dict[str, bytes]) -> Any:
         return None
     try:
         if container == "ogg":
-            parse_ogg = {MARKERS2: sm.parse_markers2_ogg, MARKERS_: sm.parse_markers_ogg}
-            return parse_ogg.get(name, sm.parse_beatgrid_ogg)(value)
+            parse_ogg = {MARKERS2: sm.parse_markers2_ogg, MARKERS_: lg.parse_markers_ogg}
+            return parse_ogg.get(name, bgc.parse_beatgrid_ogg)(value)
         payload = _payload(container, name, value)
         if name == MARKERS2:
             return sm.parse_markers2(payload)
         if name == MARKERS_:
-            return sm.parse_markers_(payload, "mp4" if container == "mp4" else "id3")
-        return sm.parse_beatgrid(payload)
+            return lg.parse_markers_(payload, "mp4" if container == "mp4" else "id3")
+        return bgc.parse_beatgrid(payload)
     except (TagError, ValueError, struct.error, IndexError) as exc:
         reason = exc.reason if isinstance(exc, TagError) else str(exc)
         raise TagError(path, f"malformed '{name}' tag ({container}): {reason}") from None
 
 
-def grid_from_beatgrid(bg: sm.SeratoBeatGrid) -> LibraryGrid | None:
+def grid_from_beatgrid(bg: bgc.SeratoBeatGrid) -> LibraryGrid | None:
     """LibraryGrid from Serato markers. A non-terminal marker's tempo is ``beats_till_next * 60 /
     (next position - position)``; the terminal one stores its bpm. Serato draws bar 1 at the first
     marker and places tempo markers on bar lines, so each marker gets ``beat_in_bar=1``."""
@@ -176,18 +114,19 @@ def grid_from_beatgrid(bg: sm.SeratoBeatGrid) -> LibraryGrid | None:
             bpm = (mk.beats_till_next or 0) * 60.0 / span if span > 0 else 0.0
         else:
             bpm = mk.bpm or 0.0
-        if bpm > 0 and math.isfinite(bpm) and math.isfinite(mk.position_s):
-            out.append(GridMarker(float(mk.position_s), float(bpm), 1))
+        marker = GridMarker(float(mk.position_s), float(bpm), 1)
+        if marker.valid:
+            out.append(marker)
         else:
-            logger.debug("skipping Serato grid marker %d: position %s bpm %s", i, mk.position_s, bpm)
+            logger.warning("ignoring Serato grid marker %d: position %s s, %s BPM", i, mk.position_s, bpm)
     return LibraryGrid(tuple(out)) if out else None
 
 
 def _cues(container: str, m2: Any, legacy: Any) -> tuple[Cue, ...]:
     if isinstance(m2, sm.Markers2):
         hot, loops = sm.markers2_cues(m2), sm.markers2_loops(m2)
-    elif isinstance(legacy, sm.LegacyMarkers):
-        hot, loops = sm.legacy_cues(legacy), sm.legacy_loops(legacy)
+    elif isinstance(legacy, lg.LegacyMarkers):
+        hot, loops = lg.legacy_cues(legacy), lg.legacy_loops(legacy)
     else:
         return ()
     if container == "ogg":  # Serato writes black 0 ms placeholder CUEs into OGG files
@@ -198,7 +137,7 @@ def _cues(container: str, m2: Any, legacy: Any) -> tuple[Cue, ...]:
         if 0 <= c.index <= 7
     ]
     out += [
-        Cue("memory", lp.start_ms / 1000.0, end=lp.end_ms / 1000.0, name=lp.name, color=lp.color)
+        Cue("memory", lp.start_ms / 1000.0, end_s=lp.end_ms / 1000.0, name=lp.name, color=lp.color)
         for lp in sorted(loops, key=lambda lp: (lp.start_ms, lp.index))
         if lp.end_ms > lp.start_ms  # empty loop slots (0-0 ms) are placeholders
     ]

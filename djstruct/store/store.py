@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,46 +28,13 @@ from typing import Any
 from djstruct import config
 from djstruct.audio.fingerprint import Fingerprint, audio_hash, quick_stat
 from djstruct.errors import DjstructError, StoreError
+from djstruct.store.schema import MIGRATIONS, SQLITE_MAGIC
 from djstruct.types import Analysis, Track
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
-__all__ = ["FileRow", "LibraryStatus", "MIGRATIONS", "Store", "StoreStatus"]
-
-
-# --------------------------------------------------------------------------- schema
-
-
-def _migrate_v1(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        "CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, audio_hash TEXT, detector TEXT, "
-        "detector_version TEXT, analysis BLOB, analyzed_at REAL, error TEXT, error_at REAL)")
-    conn.execute(
-        "CREATE TABLE library_tracks (library TEXT NOT NULL, track_id TEXT NOT NULL, path TEXT NOT NULL, "
-        "source TEXT NOT NULL, track_json TEXT NOT NULL, last_seen REAL NOT NULL, PRIMARY KEY (library, track_id))")
-    conn.execute("CREATE INDEX library_tracks_path ON library_tracks(path)")
-
-
-def _migrate_v2(conn: sqlite3.Connection) -> None:
-    """The writeback journal (see djstruct.journal)."""
-    conn.execute(
-        "CREATE TABLE runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, started_at REAL NOT NULL, finished_at REAL, "
-        "target TEXT NOT NULL, policy TEXT NOT NULL, layout TEXT NOT NULL, source TEXT NOT NULL, "
-        "status TEXT NOT NULL, summary TEXT)")
-    conn.execute(
-        "CREATE TABLE journal (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL REFERENCES runs(run_id), "
-        "path TEXT NOT NULL, track_id TEXT, kind TEXT NOT NULL, backup TEXT NOT NULL, written TEXT NOT NULL, "
-        "after_sha256 TEXT, state TEXT NOT NULL, at REAL NOT NULL)")
-    conn.execute("CREATE INDEX journal_run ON journal(run_id)")
-    conn.execute("CREATE INDEX journal_path ON journal(path)")
-
-
-# Migration i (0-based) takes a store from version i to i + 1. To change the schema, append a function;
-# never edit one that has shipped.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1, _migrate_v2]
 
 
 @dataclass(frozen=True)
@@ -179,7 +146,7 @@ class Store:
                 head = f.read(16)
         except FileNotFoundError:
             return
-        if head and head != _SQLITE_MAGIC:
+        if head and head != SQLITE_MAGIC:
             raise StoreError(self.path, "not an analysis store (not an SQLite database); move it away or pick "
                                         f"another path with ${config.STORE_ENV}")
 
@@ -194,7 +161,7 @@ class Store:
 
     def _migrate(self) -> None:
         target = len(MIGRATIONS)
-        with self._tx() as conn:
+        with self.transaction() as conn:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if "meta" not in tables:
                 if tables:
@@ -214,7 +181,7 @@ class Store:
 
     @property
     def schema_version(self) -> int:
-        row = self._query("SELECT value FROM meta WHERE key = 'schema_version'")
+        row = self.query("SELECT value FROM meta WHERE key = 'schema_version'")
         return int(row[0][0])
 
     # ----------------------------------------------------------------- plumbing
@@ -226,7 +193,7 @@ class Store:
         return self._conn
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """One short write transaction (BEGIN IMMEDIATE ... COMMIT); sqlite errors become StoreError."""
         with self._lock:
             conn = self._db
@@ -241,7 +208,7 @@ class Store:
             except sqlite3.Error as e:
                 raise StoreError(self.path, f"analysis store write failed: {e}") from e
 
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()
@@ -262,7 +229,7 @@ class Store:
         if force:
             return True
         key = _key(path)
-        rows = self._query(
+        rows = self.query(
             "SELECT size, mtime_ns, audio_hash, detector, detector_version, analysis IS NOT NULL, error "
             "FROM files WHERE path = ?", (key,))
         if not rows:
@@ -285,14 +252,14 @@ class Store:
         if new_hash != old_hash:
             return True
         log.debug("%s: re-tagged (audio unchanged); keeping its analysis", key)
-        with self._tx() as conn:
+        with self.transaction() as conn:
             conn.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (now[0], now[1], key))
         return False
 
     def put_analysis(self, path: Path, analysis: Analysis, detector: str, detector_version: str,
                      fp: Fingerprint) -> None:
         """Store ``analysis`` for ``path`` as analysed from the file state ``fp``; clears any error."""
-        with self._tx() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO files (path, size, mtime_ns, audio_hash, detector, detector_version, analysis, "
                 "analyzed_at, error, error_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL) "
@@ -308,7 +275,7 @@ class Store:
         unless ``fp`` shows different audio (its hash differs from the stored one)."""
         key = _key(path)
         error = " ".join(str(error).split())
-        with self._tx() as conn:
+        with self.transaction() as conn:
             row = conn.execute("SELECT audio_hash FROM files WHERE path = ?", (key,)).fetchone()
             if row is None:
                 conn.execute(
@@ -328,7 +295,7 @@ class Store:
 
     def get_analysis(self, path: Path) -> Analysis | None:
         """The stored analysis of ``path``, or None."""
-        rows = self._query("SELECT analysis FROM files WHERE path = ?", (_key(path),))
+        rows = self.query("SELECT analysis FROM files WHERE path = ?", (_key(path),))
         if not rows or rows[0][0] is None:
             return None
         try:
@@ -339,7 +306,7 @@ class Store:
 
     def get_row(self, path: Path) -> FileRow | None:
         """The ``files`` row of ``path`` (without the analysis itself), or None."""
-        rows = self._query(f"SELECT {_ROW_COLS} FROM files WHERE path = ?", (_key(path),))
+        rows = self.query(f"SELECT {_ROW_COLS} FROM files WHERE path = ?", (_key(path),))
         return _file_row(rows[0]) if rows else None
 
     # ----------------------------------------------------------------- libraries
@@ -354,7 +321,7 @@ class Store:
             d.pop("exists", None)
             d.update(source=t.source, title=t.title, artist=t.artist)
             rows.append((library, t.id, _key(t.path), t.source, json.dumps(d, separators=(",", ":")), now))
-        with self._tx() as conn:
+        with self.transaction() as conn:
             conn.executemany(
                 "INSERT INTO library_tracks (library, track_id, path, source, track_json, last_seen) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(library, track_id) DO UPDATE SET path = excluded.path, "
@@ -373,7 +340,7 @@ class Store:
             sql += " WHERE library = ?"
             params = (library,)
         out = []
-        for lib, js, seen in self._query(sql + " ORDER BY library, path, track_id", params):
+        for lib, js, seen in self.query(sql + " ORDER BY library, path, track_id", params):
             d = json.loads(js)
             d.update(library=lib, last_seen=seen)
             out.append(d)
@@ -381,12 +348,12 @@ class Store:
 
     def libraries(self) -> list[str]:
         """Names of the libraries with stored tracks, sorted."""
-        return [r[0] for r in self._query("SELECT DISTINCT library FROM library_tracks ORDER BY library")]
+        return [r[0] for r in self.query("SELECT DISTINCT library FROM library_tracks ORDER BY library")]
 
     def status(self, detector: str | None = None, detector_version: str | None = None) -> StoreStatus:
         """Per-library counts (see :class:`StoreStatus`). Stats every track's file; when ``detector`` /
         ``detector_version`` are given, analyses by another detector or version count as stale."""
-        rows = self._query(
+        rows = self.query(
             "SELECT t.library, t.path, f.size, f.mtime_ns, f.detector, f.detector_version, "
             "f.analysis IS NOT NULL, f.error IS NOT NULL FROM library_tracks t LEFT JOIN files f ON f.path = t.path "
             "ORDER BY t.library")

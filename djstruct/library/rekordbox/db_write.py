@@ -1,7 +1,7 @@
 """Direct cue writes into rekordbox 6/7's ``master.db``: deliberately NOT implemented.
 
 :func:`write_db_cues` always raises :class:`~djstruct.errors.WritebackError` and sends the user to
-the XML route (:func:`djstruct.writers.rekordbox_xml.write_xml`, imported through rekordbox's
+the XML route (:func:`djstruct.library.rekordbox.xml_write.write_xml`, imported through rekordbox's
 "rekordbox xml" view). Adding the rows is easy; making rekordbox show them reliably without
 risking the library is not, as far as we can find out with pyrekordbox 0.5.0:
 

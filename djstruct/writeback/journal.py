@@ -51,19 +51,19 @@ class Journal:
         self.store = store
 
     def start_run(self, target: str, policy: str, layout: str, source: str) -> int:
-        with self.store._tx() as conn:
+        with self.store.transaction() as conn:
             cur = conn.execute("INSERT INTO runs (started_at, target, policy, layout, source, status) "
                                "VALUES (?, ?, ?, ?, ?, 'running')", (time.time(), target, policy, layout, source))
             return int(cur.lastrowid)
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
-        with self.store._tx() as conn:
+        with self.store.transaction() as conn:
             conn.execute("UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",
                          (time.time(), status, json.dumps(summary), run_id))
 
     def record(self, run_id: int, path: str, track_id: str | None, kind: str, backup: dict[str, Any],
                written: tuple[Cue, ...]) -> int:
-        with self.store._tx() as conn:
+        with self.store.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO journal (run_id, path, track_id, kind, backup, written, state, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
@@ -72,20 +72,20 @@ class Journal:
             return int(cur.lastrowid)
 
     def mark_written(self, entry_id: int, after_sha256: str) -> None:
-        with self.store._tx() as conn:
+        with self.store.transaction() as conn:
             conn.execute("UPDATE journal SET state = 'written', after_sha256 = ? WHERE id = ?",
                          (after_sha256, entry_id))
 
     def mark(self, entry_id: int, state: str) -> None:
-        with self.store._tx() as conn:
+        with self.store.transaction() as conn:
             conn.execute("UPDATE journal SET state = ? WHERE id = ?", (state, entry_id))
 
     def set_run_status(self, run_id: int, status: str) -> None:
-        with self.store._tx() as conn:
+        with self.store.transaction() as conn:
             conn.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
 
     def runs(self) -> list[RunInfo]:
-        rows = self.store._query("SELECT run_id, started_at, finished_at, target, policy, layout, source, status, "
+        rows = self.store.query("SELECT run_id, started_at, finished_at, target, policy, layout, source, status, "
                                  "summary FROM runs ORDER BY run_id")
         return [RunInfo(*r[:8], json.loads(r[8]) if r[8] else {}) for r in rows]
 
@@ -100,13 +100,13 @@ class Journal:
         return None
 
     def entries(self, run_id: int) -> list[JournalEntry]:
-        rows = self.store._query("SELECT id, run_id, path, track_id, kind, backup, written, after_sha256, state "
+        rows = self.store.query("SELECT id, run_id, path, track_id, kind, backup, written, after_sha256, state "
                                  "FROM journal WHERE run_id = ? ORDER BY id", (run_id,))
         return [_entry(r) for r in rows]
 
     def owned(self, path: str) -> list[Cue]:
         """The cues djstruct wrote into ``path`` (djstruct timeline) in runs not undone."""
-        rows = self.store._query("SELECT written FROM journal WHERE path = ? AND state = 'written'", (path,))
+        rows = self.store.query("SELECT written FROM journal WHERE path = ? AND state = 'written'", (path,))
         return [Cue.from_dict(d) for (w,) in rows for d in json.loads(w)]
 
 

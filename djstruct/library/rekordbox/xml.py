@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from djstruct.errors import LibraryError
-from djstruct.library.locations import location_to_path
+from djstruct.library.rekordbox.locations import location_to_path
+from djstruct.timing import track_from_app
 from djstruct.types import Cue, GridMarker, LibraryGrid, Track
 
 logger = logging.getLogger(__name__)
@@ -186,18 +187,22 @@ def _track(elem: ET.Element, path: Path) -> Track | None:
         extras["genre"] = elem.get("Genre", "").strip()
     if mark_types:
         extras["mark_types"] = mark_types
-    return Track(
+    bad = [m for m in markers if not m.valid]
+    if bad:
+        logger.warning("%s: TRACK %s: %d TEMPO element(s) with an impossible tempo or time ignored",
+                       path, tid, len(bad))
+    return track_from_app(Track(
         id=ID_PREFIX + tid,
         path=file_path,
         source=SOURCE,
         duration_s=duration if duration and duration > 0 else None,
         bpm=bpm if bpm and bpm > 0 else None,
-        grid=LibraryGrid(tuple(markers)) if markers else None,
+        grid=LibraryGrid.checked(markers),
         cues=tuple(cues),
         title=elem.get("Name", ""),
         artist=elem.get("Artist", ""),
         extras=extras,
-    )
+    ), "rekordbox")
 
 
 def _marker(elem: ET.Element) -> GridMarker:

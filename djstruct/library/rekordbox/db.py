@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from djstruct.errors import LibraryError
-from djstruct.library.anlz import read_anlz, resolve_analysis_path
+from djstruct.library.rekordbox.anlz import read_anlz, resolve_analysis_path
+from djstruct.timing import track_from_app
 from djstruct.types import Cue, Track
 
 logger = logging.getLogger(__name__)
@@ -224,16 +225,16 @@ def _track(row: tuple[Any, ...], cues: list[Cue], share: Path, with_analysis: bo
         except LibraryError as exc:
             logger.warning("track %s: %s", content_id, exc)
             extras["anlz_error"] = str(exc)
-    return Track(
+    return track_from_app(Track(
         id=f"{ID_PREFIX}{content_id}",
         path=Path(folder.replace("\\", "/")) if folder[1:2] == ":" else Path(folder),
         source=SOURCE,
         duration_s=float(length) if length else None,
         bpm=float(bpm100) / 100.0 if bpm100 else None,
         grid=grid,
-        cues=tuple(sorted(cues, key=lambda c: (c.start, c.kind, c.slot or 0))),
+        cues=tuple(sorted(cues, key=lambda c: (c.start_s, c.kind, c.slot or 0))),
         phrases=phrases,
         title=str(title or ""),
         artist=str(artist or ""),
         extras=extras,
-    )
+    ), "rekordbox")

@@ -1,0 +1,100 @@
+"""Plan one track: its analysis and the library's own cues -> the cue diff a writeback applies.
+
+:func:`cue_diff` is the pure core (the report calls it too, so its pages show exactly what a
+writeback would do); :func:`plan_track` adds the checks against the store and the file (not found,
+not analysed, audio changed since the scan) and, for Serato, reads the file's tags once (the same
+read the writer then reuses). Every time here is in djstruct's timeline (see :mod:`djstruct.timing`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from djstruct import timing
+from djstruct.audio.fingerprint import fingerprint
+from djstruct.cues.diff import CueDiff, diff_cues
+from djstruct.cues.plan import Layout, plan_cues
+from djstruct.errors import ConfigError, DjstructError
+from djstruct.library.serato.write import read_state
+from djstruct.store import Store
+from djstruct.types import Analysis, Cue, Track
+
+TARGETS = ("serato", "rekordbox-xml", "rekordbox-db")
+_DEFAULT_TARGET = {"folder": "serato", "rekordbox-xml": "rekordbox-xml", "rekordbox-db": "rekordbox-xml"}
+
+
+def default_target(source_kind: str) -> str:
+    """The target writeback picks for a library of this kind (Rekordbox libraries get an XML)."""
+    return _DEFAULT_TARGET.get(source_kind, "rekordbox-xml")
+
+
+def target_app(target: str) -> str:
+    """The DJ application whose timeline a target's cues are on."""
+    return "serato" if target == "serato" else "rekordbox"
+
+
+def check_target(target: str, direct: bool) -> str:
+    if target not in TARGETS:
+        raise ConfigError(None, f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    if target == "rekordbox-db" and not direct:
+        raise ConfigError(None, "writing master.db directly needs --direct (the safe route is --target rekordbox-xml)")
+    return target
+
+
+@dataclass(frozen=True)
+class TrackPlan:
+    """One track: its diff, or why it is skipped / failed. ``state`` is what the target's writer
+    read while planning (Serato: the file's tags), reused by the write."""
+
+    track: Track
+    diff: CueDiff | None = None
+    error: str | None = None
+    skipped: str | None = None
+    state: Any = field(default=None, compare=False, repr=False)
+
+    def to_dict(self, target: str) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.track.id, "path": str(self.track.path), "target": target,
+                             "error": self.error, "skipped": self.skipped}
+        if self.diff is not None:
+            d["changes"] = [ch.to_dict() for ch in self.diff.changes]
+        return d
+
+
+def cue_diff(track: Track, analysis: Analysis, existing: Sequence[Cue], layout: Layout, target: str, *,
+             policy: str = "fill", owned: Sequence[Cue] = ()) -> CueDiff:
+    """The changes that add ``layout``'s cues for ``analysis`` to ``existing`` (pure)."""
+    plan = plan_cues(analysis, layout, track.grid)
+    bpm = (track.grid.bpm if track.grid else None) or analysis.bpm or 120.0
+    return diff_cues(existing, plan, policy=policy, owned=owned, beat_s=60.0 / bpm,
+                     memory_supported=target != "serato")
+
+
+def plan_track(track: Track, store: Store, owned: Sequence[Cue], layout: Layout, target: str,
+               policy: str) -> TrackPlan:
+    """Plan and diff one track: reads the store and, for Serato, the file's current tags."""
+    path = track.path
+    if not path.is_file():
+        return TrackPlan(track, error=f"{path}: file not found (moved or deleted?)")
+    analysis = store.get_analysis(path)
+    row = store.get_row(path)
+    if analysis is None or row is None:
+        return TrackPlan(track, skipped="not analysed yet (run djstruct scan)")
+    try:
+        fp = fingerprint(path)
+    except DjstructError as e:
+        return TrackPlan(track, error=str(e))
+    if row.audio_hash and fp.audio_hash and fp.audio_hash != row.audio_hash:
+        return TrackPlan(track, error=f"{path}: the audio changed since the scan; run djstruct scan again first")
+    existing: tuple[Cue, ...] = track.cues
+    state = None
+    if target == "serato":
+        try:
+            state = read_state(path)  # what is in the file now, not what the scan saw
+        except DjstructError as e:
+            return TrackPlan(track, error=f"{path}: cannot read Serato tags, not writing: {e.reason}")
+        off = timing.offset_s(path, "serato")
+        existing = tuple(timing.cue_from_app(c, off) for c in state.tags.cues)
+    diff = cue_diff(track, analysis, existing, layout, target, policy=policy, owned=owned)
+    return TrackPlan(track, diff, state=state)

@@ -1,1 +1,0 @@
-"""Writers put cue points back into DJ libraries and audio files (one module per target)."""
