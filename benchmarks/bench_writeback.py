@@ -23,13 +23,13 @@ def main() -> None:
     ap.add_argument("--format", default="mp3")
     args = ap.parse_args()
 
-    from djstruct.writeback.journal import Journal
     from djstruct.library import LibrarySource
     from djstruct.scan import ScanConfig, run_scan
     from djstruct.store import Store
     from djstruct.synth import SR, render_track
     from djstruct.synth.encode import FORMATS, encode
     from djstruct.writeback.apply import WritebackConfig, run_writeback
+    from djstruct.writeback.journal import Journal
     from djstruct.writeback.undo import undo_run
 
     with tempfile.TemporaryDirectory() as d:

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from djstruct.store import store as store_mod
 from djstruct.audio.fingerprint import fingerprint, quick_stat
 from djstruct.config import store_path as default_store_path
 from djstruct.errors import StoreError
 from djstruct.store import Store
+from djstruct.store import store as store_mod
 from djstruct.types import Analysis, Energy, Section, Track
 
 DET, VER = "dsp", "1.0"
