@@ -13,7 +13,8 @@ XML = """<?xml version="1.0" encoding="UTF-8"?>
 <DJ_PLAYLISTS Version="1.0.0"><PRODUCT Name="rekordbox" Version="6.6.1" Company="AlphaTheta"/>
 <COLLECTION Entries="4">
 <TRACK TrackID="1" Name="Local" Location="file://localhost/Users/dj/a.mp3"/>
-<TRACK TrackID="2" Name="SC" Kind="SoundCloud" Location="soundcloud:tracks:123456"><TEMPO Inizio="0.1" Bpm="128.00" Metro="4/4" Battito="1"/></TRACK>
+<TRACK TrackID="2" Name="SC" Kind="SoundCloud" Location="soundcloud:tracks:123456">
+<TEMPO Inizio="0.1" Bpm="128.00" Metro="4/4" Battito="1"/></TRACK>
 <TRACK TrackID="3" Name="BP" Location="file://localhost/beatport:tracks:987"/>
 <TRACK TrackID="4" Name="TD" Location="tidal:tracks:5"/>
 </COLLECTION></DJ_PLAYLISTS>
