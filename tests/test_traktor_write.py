@@ -190,3 +190,30 @@ def test_refused_while_traktor_runs(tmp_path: Path, fake_traktor: subprocess.Pop
         write_nml(path, {t.id: [Cue("memory", 1.0)]})
     assert "\n" not in str(info.value) and path.read_bytes() == original
     assert plan_nml(path, {t.id: [Cue("memory", 1.0)]}).changed  # a dry run is still fine
+
+
+def test_unknown_elements_broken_entries_and_bad_numbers_are_copied_through(tmp_path: Path) -> None:
+    text = ('<?xml version="1.0" encoding="UTF-8" standalone="no" ?>\n<NML VERSION="19"><HEAD></HEAD>\n'
+            '<COLLECTION ENTRIES="3"><ENTRY TITLE="Good" NEW_ATTR="kept"><LOCATION DIR="/:M/:" FILE="a.mp3" '
+            'VOLUME="C:"></LOCATION>\n<STEMS FUTURE="1"><PART/></STEMS>\n'
+            '<CUE_V2 NAME="bad" DISPL_ORDER="0" TYPE="0" START="nan" LEN="0" REPEATS="-1" HOTCUE="2"></CUE_V2>\n'
+            '<!-- a comment -->\n</ENTRY>\n<ENTRY TITLE="Broken"><INFO PLAYTIME="1"></INFO>\n</ENTRY>\n'
+            '<FUTURE_THING X="1"><CHILD/></FUTURE_THING></COLLECTION>\n<NEWSECTION A="b"></NEWSECTION>\n</NML>\n')
+    path = tmp_path / "collection.nml"
+    path.write_text(text, encoding="utf-8")
+    original = path.read_bytes()
+    good = tracks(path)[0]
+    record = write_nml(path, {good.id: [Cue("hot", 5.0, 3, None, "New")]}, check_running=False)
+    new = path.read_bytes()
+    assert len(record.added) == 1
+    cmp = compare_nml(original, new, record.added)
+    assert cmp.lost == 0 and cmp.unexpected == 0 and cmp.elements == 13  # NML HEAD COLLECTION ENTRY LOCATION
+    # STEMS PART CUE_V2 ENTRY INFO FUTURE_THING CHILD NEWSECTION
+    for piece in (b'NEW_ATTR="kept"', b'<STEMS FUTURE="1"><PART/></STEMS>', b'START="nan"', b"<!-- a comment -->",
+                  b'<ENTRY TITLE="Broken">', b'<FUTURE_THING X="1"><CHILD/></FUTURE_THING>', b'<NEWSECTION A="b">'):
+        assert piece in new
+    # the slot of the unreadable cue (HOTCUE 2) still counts as taken
+    second = write_nml(path, {good.id: [Cue("hot", 9.0, 2, None, "x")]}, check_running=False)
+    assert second.failed and "slot 2" in second.failed[0][1]
+    undo_nml(record, check_running=False)
+    assert path.read_bytes() == original

@@ -282,7 +282,7 @@ def write_db_cues(db: Path, add: Mapping[str, Sequence[Cue]], remove: Mapping[st
         return DbChangeRecord(str(db), (), (), tuple(failed), tuple(not_found), 0, 0, sha_before, sha_before,
                               time.time())
     backups = backup_files(db) if backup else ()  # before the database is opened for writing
-    not_found = []
+    not_found = [(ID_PREFIX + t.content_id, x) for t in dry.tracks if t.content_id not in ids for x in t.not_found]
     m = _models()
     with open_master(db, key) as master:
         usn_before = int(master.get_local_usn() or 0)
