@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import time
@@ -15,8 +14,6 @@ import pytest
 import djstruct.library.rekordbox.xml_write as rbx
 from djstruct.errors import LibraryError, WritebackError
 from djstruct.library.rekordbox import xml_format
-from djstruct.library.rekordbox.db import read_db
-from djstruct.library.rekordbox.db_write import write_db_cues
 from djstruct.library.rekordbox.xml import read_playlists, read_xml
 from djstruct.library.rekordbox.xml_write import write_xml
 from djstruct.types import Cue, GridMarker, LibraryGrid, Track
@@ -281,18 +278,6 @@ def test_verification_failure_keeps_previous_output(tmp_path: Path, monkeypatch:
         write_xml(out, {"rbx:5": [Cue("memory", 1.0)]}, base_xml=RB5_XML)
     assert out.read_text() == "previous"
     assert [p.name for p in tmp_path.iterdir()] == ["out.xml"]
-
-
-@pytest.mark.parametrize("name", ["master_unlocked.db", "master_locked.db"])
-def test_master_db_write_is_refused(tmp_path: Path, name: str) -> None:
-    db = tmp_path / "master.db"
-    shutil.copyfile(RB6 / name, db)
-    digest = hashlib.sha256(db.read_bytes()).hexdigest()
-    with pytest.raises(WritebackError, match="master.db: .*not supported.*rekordbox XML"):
-        write_db_cues(db, {"178162577": [Cue("hot", 1.0, 0)]})
-    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["master.db"]
-    assert len(read_db(db, with_analysis=False)) == 6
 
 
 def test_real_export(tmp_path: Path, shared_fixtures: Path) -> None:

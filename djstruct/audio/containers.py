@@ -38,9 +38,9 @@ def mp3_needs_delay_fix(path: Path) -> bool:
     return rate is not None and not tagged
 
 
-def mp3_first_frame(path: Path) -> tuple[int | None, bool]:
-    """(sample rate of the first Layer III frame, whether it carries a Xing/Info/VBRI tag);
-    (None, False) when no frame is found. Reads at most 64 KiB after the ID3v2 tags."""
+def mp3_first_frame_bytes(path: Path, limit: int = 1 << 16) -> bytes | None:
+    """The bytes of the first Layer III frame after any ID3v2 tags (confirmed by the frame that
+    follows it), or None. Reads at most ``limit`` bytes after the tags."""
     with open(path, "rb") as f:
         start = 0
         while True:  # skip (possibly stacked) ID3v2 tags
@@ -51,19 +51,27 @@ def mp3_first_frame(path: Path) -> tuple[int | None, bool]:
             size = (tag[6] << 21) | (tag[7] << 14) | (tag[8] << 7) | tag[9]
             start += 10 + size + (10 if tag[5] & 0x10 else 0)
         f.seek(start)
-        data = f.read(1 << 16)
+        data = f.read(limit)
     i = data.find(b"\xff")
     while 0 <= i < len(data) - 4:
         n = _mp3_frame_len(data[i : i + 4])
         if n and (i + n + 4 > len(data) or _mp3_frame_len(data[i + n : i + n + 4])):
-            # The tag follows the side info: byte 13..38 of the frame (mono/stereo, MPEG 1/2, CRC).
-            frame = data[i : i + 48]
-            tagged = b"Xing" in frame or b"Info" in frame or frame[36:40] == b"VBRI"
-            logger.debug("%s: first MP3 frame at byte %d, gapless header: %s", path, start + i, tagged)
-            h = data[i : i + 4]
-            return _MP3_RATES[(h[1] >> 3) & 3][(h[2] >> 2) & 3], tagged
+            logger.debug("%s: first MP3 frame at byte %d", path, start + i)
+            return data[i : i + n]
         i = data.find(b"\xff", i + 1)
-    return None, False  # no Layer III frame found: leave timing alone
+    return None
+
+
+def mp3_first_frame(path: Path) -> tuple[int | None, bool]:
+    """(sample rate of the first Layer III frame, whether it carries a Xing/Info/VBRI tag);
+    (None, False) when no frame is found."""
+    frame = mp3_first_frame_bytes(path)
+    if frame is None:
+        return None, False
+    # The tag follows the side info: byte 13..38 of the frame (mono/stereo, MPEG 1/2, CRC).
+    head = frame[:48]
+    tagged = b"Xing" in head or b"Info" in head or head[36:40] == b"VBRI"
+    return _MP3_RATES[(frame[1] >> 3) & 3][(frame[2] >> 2) & 3], tagged
 
 
 def mp4_priming(path: Path) -> tuple[int, bool, int | None]:

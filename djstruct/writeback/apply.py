@@ -21,7 +21,6 @@ from djstruct import timing
 from djstruct.cues.plan import load_layout
 from djstruct.errors import ConfigError, DjstructError, LibraryError, WritebackError
 from djstruct.library import LibrarySource, iter_tracks
-from djstruct.library.rekordbox.db_write import write_db_cues
 from djstruct.library.rekordbox.xml_write import write_xml
 from djstruct.library.serato.write import write_hot_cues
 from djstruct.lock import RunLock
@@ -171,8 +170,7 @@ def run_writeback(config: WritebackConfig, on_event: EventFn | None = None) -> W
             if not config.dry_run and todo and target == "rekordbox-xml":
                 out = run.xml(todo, emit)
             elif not config.dry_run and todo and target == "rekordbox-db":
-                assert config.sources[0].path is not None
-                write_db_cues(config.sources[0].path, {p.track.id: p.diff.result for p in todo if p.diff})
+                raise WritebackError(config.sources[0].path, "direct master.db writing is not wired into writeback yet")
         except BaseException:
             run.finish("failed")
             raise

@@ -105,7 +105,7 @@ def read_db(path: Path | None = None, *, share_dir: Path | None = None, key: str
         logger.warning("%s: no analysis folder %s, so no beat grids or phrases (pass share_dir)",
                        db_path, share)
         with_analysis = False
-    with _open_read_only(db_path, key) as conn:
+    with open_read_only(db_path, key) as conn:
         try:
             rows = conn.execute(_TRACKS_SQL).fetchall()
             cue_rows = conn.execute(_CUES_SQL).fetchall()
@@ -141,7 +141,7 @@ def _builtin_key() -> str:
 
 
 @contextmanager
-def _open_read_only(db_path: Path, key: str | None) -> Iterator[Any]:
+def open_read_only(db_path: Path, key: str | None) -> Iterator[Any]:
     side = [db_path.with_name(db_path.name + s) for s in ("-wal", "-journal")]
     side = [p for p in side if p.exists()]
     with tempfile.TemporaryDirectory(prefix="djstruct-rbdb-") if side else _no_dir() as tmp:

@@ -16,6 +16,9 @@ Layout (rekordbox 5.8 - 7)::
 
 ``POSITION_MARK``: ``Type`` 0 cue, 1 fade-in, 2 fade-out, 3 load, 4 loop (``End`` set);
 ``Num`` -1 memory cue, 0-7 hot cue A-H. ``TEMPO``: ``Inizio`` start (s), ``Battito`` beat in bar.
+Streaming tracks (SoundCloud, Beatport, Beatsource, TIDAL...) have a ``Location`` such as
+``soundcloud:tracks:123456`` instead of a ``file://`` URL: they are counted (one log line) and left
+out, or listed with ``extras["streaming"]`` when asked for (no local file: never analyse or write them).
 The file is streamed with ``iterparse`` (each track is dropped once read), so a 100k-track
 export does not have to fit in memory as a tree.
 """
@@ -23,6 +26,7 @@ export does not have to fit in memory as a tree.
 from __future__ import annotations
 
 import logging
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,9 +42,17 @@ logger = logging.getLogger(__name__)
 SOURCE = "rekordbox-xml"
 ID_PREFIX = "rbx:"
 MARK_TYPES: dict[int, str] = {0: "cue", 1: "fade-in", 2: "fade-out", 3: "load", 4: "loop"}
+_STREAMING = re.compile(r"^(?:file://localhost/*)?(soundcloud|beatport|beatsource|tidal|spotify|applemusic|"
+                        r"apple-music|deezer)(?::|%3a|/)", re.IGNORECASE)
 
 
-def read_xml(path: Path) -> list[Track]:
+def streaming_kind(location: str) -> str | None:
+    """The streaming service a rekordbox ``Location`` names (``"soundcloud"``...), or None."""
+    m = _STREAMING.match(location.strip())
+    return m.group(1).lower() if m else None
+
+
+def read_xml(path: Path, *, include_streaming: bool = False) -> list[Track]:
     """All tracks of the ``COLLECTION``, in file order; ids are ``"rbx:<TrackID>"``.
 
     ``Track.extras`` holds ``location`` (the original URL, for writers), ``xml_track_id`` and,
@@ -48,13 +60,19 @@ def read_xml(path: Path) -> list[Track]:
     index into ``cues``). A track that cannot be used (no ``Location``, not a ``file:`` URL) is
     skipped with a warning; a bad POSITION_MARK or TEMPO is skipped, the track kept. Raises
     :class:`LibraryError` (one line, with line/column) for a file that is not a well-formed
-    rekordbox XML export.
+    rekordbox XML export. Streaming tracks are left out (counted in one log line) unless
+    ``include_streaming``: then they come with ``extras["streaming"]`` (the service) and their
+    ``Location`` as a path that is no local file.
     """
     tracks: list[Track] = []
     has_collection = False
+    streaming = 0
     for elem, parents in _iter_elements(path):
         if elem.tag == "TRACK" and parents[-1:] == ["COLLECTION"]:
             track = _track(elem, path)
+            if track is not None and "streaming" in track.extras:
+                streaming += 1
+                track = track if include_streaming else None
             if track is not None:
                 tracks.append(track)
             elem.clear()
@@ -62,6 +80,9 @@ def read_xml(path: Path) -> list[Track]:
             has_collection = True
     if not has_collection:
         raise LibraryError(path, "not a rekordbox XML export: no <COLLECTION> element")
+    if streaming:
+        logger.info("%s: %d streaming tracks (no local file)%s", path, streaming,
+                    "" if include_streaming else " left out")
     logger.debug("%s: %d tracks", path, len(tracks))
     return tracks
 
@@ -155,11 +176,15 @@ def _track(elem: ET.Element, path: Path) -> Track | None:
     if not tid or not location:
         logger.warning("%s: TRACK %r without TrackID/Location skipped", path, tid)
         return None
-    try:
-        file_path = location_to_path(location)
-    except ValueError:
-        logger.warning("%s: TRACK %s has no local file (Location=%r); skipped", path, tid, location)
-        return None
+    service = streaming_kind(location)
+    if service is not None:
+        file_path = Path(location)
+    else:
+        try:
+            file_path = location_to_path(location)
+        except ValueError:
+            logger.warning("%s: TRACK %s has no local file (Location=%r); skipped", path, tid, location)
+            return None
     try:
         duration = _float(elem, "TotalTime")
         bpm = _float(elem, "AverageBpm")
@@ -181,6 +206,8 @@ def _track(elem: ET.Element, path: Path) -> Track | None:
         except (TypeError, ValueError) as exc:
             logger.warning("%s: TRACK %s: bad %s skipped (%s)", path, tid, child.tag, exc)
     extras: dict[str, object] = {"location": location, "xml_track_id": tid}
+    if service is not None:
+        extras["streaming"] = service
     if elem.get("Kind"):
         extras["kind"] = elem.get("Kind", "").strip()
     if elem.get("Genre"):
