@@ -14,9 +14,14 @@ plus librosa's tempo estimate as an independent third opinion, and prints per tr
 
 ``--annotations benchmarks/data/real_music_sections.json`` adds a check against section starts
 marked by hand (by eye, on spectrograms and loudness curves, before any detector output was
-looked at) on 13 short tracks of ``xmoto-data`` and ``extremetuxracer-data``: F-measure of each
-detector's section starts at +-3 s and +-0.5 s (the usual structure-evaluation windows), summed
-over the tracks. ``--only-annotated`` skips the other tracks.
+looked at): F-measure of each detector's section starts at +-3 s and +-0.5 s (the usual
+structure-evaluation windows), summed over the tracks, in total and per annotation set (the file's
+``_tracks`` names each track's set, Debian package, version and path in the package). Set 1: 13 short
+tracks of ``xmoto-data`` and ``extremetuxracer-data`` (``apt-get download`` + ``dpkg -x``). Set 2: 25
+tracks of 12 other packages, as laid out by ``shared/realmusic/fetch_corpus.sh TARGET`` (two of them
+are its openmpt123 renders of tracker modules): pass ``TARGET`` as one of the folders. Files are
+matched by name; symlinks to a file already found (the corpus's ``tracks/`` folder) are skipped, and
+annotated tracks that were not found are listed. ``--only-annotated`` skips the other tracks.
 """
 
 from __future__ import annotations
@@ -47,6 +52,19 @@ def librosa_bpm(path: Path) -> float | None:
     return float(librosa.feature.tempo(onset_envelope=env, sr=22050)[0])
 
 
+def unique_files(dirs: list[Path]) -> list[Path]:
+    """Audio files under the folders, sorted; a symlink (or second path) to a file already found is skipped."""
+    seen: set[Path] = set()
+    out = []
+    for p in sorted(p for d in dirs for p in d.rglob("*") if p.suffix.lower() in SUPPORTED_EXTENSIONS):
+        real = p.resolve()
+        if real in seen or not real.is_file():
+            continue
+        seen.add(real)
+        out.append(p)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("dirs", nargs="+", type=Path)
@@ -55,18 +73,29 @@ def main() -> None:
     ap.add_argument("--only-annotated", action="store_true")
     args = ap.parse_args()
     marks: dict[str, list[float]] = {}
+    sources: dict[str, dict] = {}
     if args.annotations:
-        marks = {k: v for k, v in json.loads(args.annotations.read_text()).items() if not k.startswith("_")}
+        ann = json.loads(args.annotations.read_text())
+        marks = {k: v for k, v in ann.items() if not k.startswith("_")}
+        sources = ann.get("_tracks", {})
+    set_of = {name: str(sources.get(name, {}).get("set", "-")) for name in marks}
 
     import mir_eval
 
     from djstruct.detect.base import analyze_file, get_detector
     from djstruct.postprocess.cue_style import onset_f
 
-    files = sorted(p for d in args.dirs for p in d.rglob("*") if p.suffix.lower() in SUPPORTED_EXTENSIONS)
+    files = unique_files(args.dirs)
     if args.only_annotated:
         files = [f for f in files if f.name in marks]
-    hits = {(det, w): [0, 0, 0] for det in ("dsp", "ml") for w in (3.0, 0.5)}  # matched, n_est, n_ref
+    found = {f.name for f in files}
+    for name in (n for n in marks if n not in found):
+        src = sources.get(name, {})
+        print(f"annotated but not found: {name} ({src.get('package', '?')} {src.get('version', '')}: "
+              f"{src.get('path', '?')})")
+    groups = ["all", *sorted({set_of[f.name] for f in files if f.name in marks})]
+    # (group, detector, window) -> [matched, n_est, n_ref]
+    hits = {(g, det, w): [0, 0, 0] for g in groups for det in ("dsp", "ml") for w in (3.0, 0.5)}
     dsp, ml = get_detector("dsp"), get_detector("ml", model=args.model)
     rows, errors, secs = [], 0, {"dsp": 0.0, "ml": 0.0}
     print(f"{'track':28s} {'dsp':>7s} {'ml':>7s} {'librosa':>7s}  ml=dsp ml=lib dsp=lib  on-down  n_sec dsp/ml  "
@@ -83,8 +112,9 @@ def main() -> None:
             errors += 1
             print(f"{f.name[:28]:28s} ERROR {type(e).__name__}: {e}")
             if f.name in marks:  # a crash finds none of the track's marked starts
-                for (_det, _w), h in hits.items():
-                    h[2] += len(marks[f.name])
+                for (g, _det, _w), h in hits.items():
+                    if g in ("all", set_of[f.name]):
+                        h[2] += len(marks[f.name])
             continue
         try:
             lb = librosa_bpm(f)
@@ -106,10 +136,12 @@ def main() -> None:
             for det, an in (("dsp", a), ("ml", m)):
                 est_s = np.array([s.start_s for s in an.sections[1:]])
                 for w in (3.0, 0.5):
-                    h = hits[(det, w)]
-                    h[0] += len(mir_eval.util.match_events(ref_marks, est_s, w)) if len(est_s) else 0
-                    h[1] += len(est_s)
-                    h[2] += len(ref_marks)
+                    k = len(mir_eval.util.match_events(ref_marks, est_s, w)) if len(est_s) else 0
+                    for g in ("all", set_of[f.name]):
+                        h = hits[(g, det, w)]
+                        h[0] += k
+                        h[1] += len(est_s)
+                        h[2] += len(ref_marks)
         yn = lambda b: "yes" if b else "no"  # noqa: E731
         print(f"{f.name[:28]:28s} {a.bpm or 0:7.2f} {m.bpm or 0:7.2f} {lb or 0:7.2f}  {yn(r['dsp_ml']):>6s} "
               f"{yn(r['ml_lib']):>6s} {yn(r['dsp_lib']):>7s}  {r['on_down']:7.2f}  {r['n_dsp']:3d}/{r['n_ml']:<3d}  "
@@ -126,13 +158,18 @@ def main() -> None:
           f"ml {np.mean([r['n_ml'] for r in rows]):.1f}; ml~dsp section starts F(1 bar) "
           f"{np.mean(bounds) if bounds else float('nan'):.3f} over the {len(bounds)} tracks where either found one. "
           f"Time: dsp {secs['dsp']:.0f} s, ml {secs['ml']:.0f} s.")
-    if any(h[2] for h in hits.values()):
-        n_ann = sum(1 for f in files if f.name in marks)
-        print(f"Hand-marked section starts ({n_ann} tracks, {hits[('dsp', 3.0)][2]} starts):")
-        for (det, w), (k, n_est, n_ref) in hits.items():
-            p, rc = k / max(n_est, 1), k / max(n_ref, 1)
-            f1 = 2 * p * rc / (p + rc) if p + rc else 0.0
-            print(f"  {det:3s} +-{w:.1f} s: F {f1:.3f} (precision {p:.3f}, recall {rc:.3f}; {n_est} found)")
+    for g in groups if len(groups) > 2 else groups[:1]:
+        if not hits[(g, "dsp", 3.0)][2]:
+            continue
+        n_ann = sum(1 for f in files if f.name in marks and g in ("all", set_of[f.name]))
+        what = "all sets" if g == "all" else f"set {g}"
+        print(f"Hand-marked section starts, {what} ({n_ann} tracks, {hits[(g, 'dsp', 3.0)][2]} starts):")
+        for det in ("dsp", "ml"):
+            for w in (3.0, 0.5):
+                k, n_est, n_ref = hits[(g, det, w)]
+                p, rc = k / max(n_est, 1), k / max(n_ref, 1)
+                f1 = 2 * p * rc / (p + rc) if p + rc else 0.0
+                print(f"  {det:3s} +-{w:.1f} s: F {f1:.3f} (precision {p:.3f}, recall {rc:.3f}; {n_est} found)")
 
 
 if __name__ == "__main__":
