@@ -23,7 +23,7 @@ import numpy as np
 def plan_f(model: str, corpus: Path, style: str) -> float:
     from djstruct.cues.plan import load_layout, plan_cues
     from djstruct.detect.base import analyze_file, get_detector
-    from djstruct.postprocess.cue_style import onset_f
+    from djstruct.evaluate import onset_f
     from djstruct.synth.library import style_cues
 
     det = get_detector("ml", model=model)

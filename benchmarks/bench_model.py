@@ -76,7 +76,8 @@ def main() -> None:
         return
     from transformers import HubertConfig
 
-    from djstruct.model.model import ModelConfig, StructureModel
+    from djstruct.model.config import ModelConfig
+    from djstruct.model.model import StructureModel
 
     hc = HubertConfig(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072)
     cfg = ModelConfig(backbone="mert", mert_config={k: v for k, v in hc.to_dict().items() if not k.startswith("_")

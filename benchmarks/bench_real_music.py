@@ -83,7 +83,7 @@ def main() -> None:
     import mir_eval
 
     from djstruct.detect.base import analyze_file, get_detector
-    from djstruct.postprocess.cue_style import onset_f
+    from djstruct.evaluate import onset_f
 
     files = unique_files(args.dirs)
     if args.only_annotated:

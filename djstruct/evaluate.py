@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,15 +44,15 @@ def _intervals(sections: Iterable[dict[str, Any]] | Iterable[Any]) -> np.ndarray
     return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
 
 
-def _f_events(ref: np.ndarray, est: np.ndarray, window: float) -> float:
+def onset_f(ref: Sequence[float], est: Sequence[float], window: float) -> float:
+    """Onset F-measure of cue times ``est`` against ``ref`` within +-``window`` s (1 when both are
+    empty, 0 when one is)."""
     import mir_eval
 
-    if len(ref) == 0 and len(est) == 0:
-        return 1.0
-    if len(ref) == 0 or len(est) == 0:
-        return 0.0
-    f, _, _ = mir_eval.onset.f_measure(np.sort(ref), np.sort(est), window=window)
-    return float(f)
+    r, e = np.sort(np.asarray(ref, dtype=float)), np.unique(np.asarray(est, dtype=float))
+    if len(r) == 0 or len(e) == 0:
+        return float(len(r) == len(e))
+    return float(mir_eval.onset.f_measure(r, e, window=window)[0])
 
 
 def _label_at(sections: list[tuple[float, float, str]], t: np.ndarray) -> np.ndarray:
@@ -99,7 +99,7 @@ def score_track(truth: dict[str, Any], est: Analysis) -> dict[str, float]:
         m["label_acc"] = float(np.mean(_label_at(ref_secs, t) == _label_at(est_secs, t))) if len(t) else 0.0
     else:
         m["label_acc"] = 0.0
-    m["drop_f"] = _f_events(np.asarray(truth.get("drops", [])), np.asarray(est.drops), 0.5)
+    m["drop_f"] = onset_f(truth.get("drops", []), est.drops, 0.5)
     return m
 
 

@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from djstruct.cues.plan import load_layout, plan_cues
-from djstruct.postprocess.cue_style import CueStyle, StyleExample, fit_style, onset_f, pick, pick_cues
+from djstruct.evaluate import onset_f
+from djstruct.postprocess.cue_style import CueStyle, pick_cues
+from djstruct.postprocess.peaks import pick_peaks
+from djstruct.train.style_fit import StyleExample, fit_style
 from djstruct.types import Analysis, Section
 
 BPM = 128.0
@@ -67,9 +70,9 @@ def test_pre_drop_style_is_not_the_section_starts() -> None:
 
 def test_pick_keeps_peaks_apart_and_above_threshold() -> None:
     p = np.array([0.1, 0.9, 0.8, 0.2, 0.7, 0.3, 0.95])
-    assert pick(p, 0.5, 2) == [1, 4, 6]
-    assert pick(p, 0.5, 1) == [1, 2, 4, 6]
-    assert pick(p, 0.99, 1) == []
+    assert pick_peaks(p, threshold=0.5, min_gap=2) == [1, 4, 6]
+    assert pick_peaks(p, threshold=0.5, min_gap=1) == [1, 2, 4, 6]
+    assert pick_peaks(p, threshold=0.99, min_gap=1) == []
 
 
 def test_style_round_trip_and_version_check() -> None:

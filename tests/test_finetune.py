@@ -54,8 +54,8 @@ def test_finetune_writes_a_named_model(style_library: tuple[Path, Path], tmp_pat
 
     det = get_detector("ml", model="mine")
     assert det.name == "ml" and det.style is not None  # the DJ's cue style rides in the checkpoint
-    from djstruct.detect.ml import POST_REVISION
-    from djstruct.model.model import load_checkpoint
+    from djstruct.model.checkpoint import load_checkpoint
+    from djstruct.postprocess.activations import POST_REVISION
 
     assert load_checkpoint(tmp_path / "models" / "mine.pt").extra["post_revision"] == POST_REVISION
     import json
@@ -68,7 +68,7 @@ def test_finetune_writes_a_named_model(style_library: tuple[Path, Path], tmp_pat
 
 def test_bad_cue_style_in_a_checkpoint_is_a_model_error(tmp_path: Path) -> None:
     from djstruct.detect.ml import MlDetector
-    from djstruct.model.model import save_checkpoint
+    from djstruct.model.checkpoint import save_checkpoint
     from djstruct.model.registry import load_model
 
     ck = load_model("tiny-random")
@@ -84,9 +84,10 @@ def test_style_from_older_post_processing_warns(tmp_path: Path, caplog: pytest.L
 
     monkeypatch.setattr(logging.getLogger("djstruct"), "propagate", True)  # the CLI tests turn it off
     caplog.set_level(logging.WARNING, logger="djstruct")
-    from djstruct.detect.ml import POST_REVISION, MlDetector
-    from djstruct.model.model import save_checkpoint
+    from djstruct.detect.ml import MlDetector
+    from djstruct.model.checkpoint import save_checkpoint
     from djstruct.model.registry import load_model
+    from djstruct.postprocess.activations import POST_REVISION
     from djstruct.postprocess.cue_style import CueStyle
 
     ck = load_model("tiny-random")

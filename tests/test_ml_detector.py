@@ -47,7 +47,7 @@ def test_ml_detector_tiny_random(short_track) -> None:
     audio, _ = short_track
     det = get_detector("ml", model="tiny-random", device="cpu")
     assert det.name == "ml" and det.sample_rate_hz == 22050 and det.batched
-    from djstruct.detect.ml import POST_REVISION
+    from djstruct.postprocess.activations import POST_REVISION
 
     assert det.version.endswith(f".p{POST_REVISION}") and len(det.version.split(".")[0]) == 12
     a = det.analyze(audio)
@@ -106,9 +106,9 @@ def test_out_of_memory_halves_the_batch(short_track, monkeypatch, caplog) -> Non
 
 def test_postprocess_on_ideal_activations(short_track) -> None:
     """Perfect activations through the shared post-processing give the truth back."""
-    from djstruct.detect.ml import postprocess
     from djstruct.evaluate import score_track
     from djstruct.model import frontend as fe
+    from djstruct.postprocess.activations import postprocess
     from djstruct.signal import to_analysis_rate
     from djstruct.train.dataset import frame_targets
 
@@ -132,9 +132,9 @@ def test_postprocess_embedding_novelty_finds_sections_the_head_misses(short_trac
     strong change stays two sections but one drop."""
     from dataclasses import replace
 
-    from djstruct.detect.ml import PostConfig, postprocess
     from djstruct.evaluate import score_track
     from djstruct.model import frontend as fe
+    from djstruct.postprocess.activations import PostConfig, postprocess
     from djstruct.signal import to_analysis_rate
     from djstruct.train.dataset import frame_targets
 
@@ -211,8 +211,9 @@ def test_feature_cache_is_reused(cached, monkeypatch) -> None:
 
 
 def test_tiny_model_learns(cached) -> None:
+    from djstruct.model.config import tiny_config
     from djstruct.model.losses import total_loss
-    from djstruct.model.model import StructureModel, tiny_config
+    from djstruct.model.model import StructureModel
     from djstruct.train import dataset as ds
 
     _, path = cached
@@ -234,7 +235,8 @@ def test_tiny_model_learns(cached) -> None:
 
 
 def test_train_loop_and_resume(cached, tmp_path) -> None:
-    from djstruct.model.model import ModelConfig, load_checkpoint, tiny_config
+    from djstruct.model.checkpoint import load_checkpoint
+    from djstruct.model.config import ModelConfig, tiny_config
     from djstruct.train import dataset as ds
     from djstruct.train.loop import TrainConfig, train
 
@@ -272,7 +274,9 @@ def test_train_refuses_evaluation_seeds(tmp_path) -> None:
 def test_registry_and_models_list(tmp_path, monkeypatch) -> None:
     from djstruct.cli.main import cli
     from djstruct.model import registry
-    from djstruct.model.model import StructureModel, save_checkpoint, tiny_config
+    from djstruct.model.checkpoint import save_checkpoint
+    from djstruct.model.config import tiny_config
+    from djstruct.model.model import StructureModel
 
     monkeypatch.setenv("DJSTRUCT_MODEL_DIR", str(tmp_path))
     save_checkpoint(tmp_path / "mine.pt", StructureModel(tiny_config()), metrics={"boundary_f05": 0.25})
@@ -289,7 +293,7 @@ def test_registry_and_models_list(tmp_path, monkeypatch) -> None:
 
 def test_shipped_default_weights() -> None:
     from djstruct.model import registry
-    from djstruct.model.model import file_sha256
+    from djstruct.safe_write import file_sha256
 
     fname, sha = registry.SHIPPED["default"]
     path = registry.WEIGHTS_DIR / fname

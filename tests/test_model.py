@@ -8,16 +8,11 @@ import torch
 
 from djstruct.errors import ModelError
 from djstruct.model import frontend as fe
+from djstruct.model.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
+from djstruct.model.config import ModelConfig, tiny_config
 from djstruct.model.losses import shift_tolerant_bce
-from djstruct.model.model import (
-    FORMAT_VERSION,
-    ModelConfig,
-    StructureModel,
-    file_sha256,
-    load_checkpoint,
-    save_checkpoint,
-    tiny_config,
-)
+from djstruct.model.model import StructureModel
+from djstruct.safe_write import file_sha256
 
 
 def test_frontend_shapes_and_units() -> None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from djstruct.constants import ANALYSIS_RATE_HZ, DSP_ENERGY_DECIMATE
 from djstruct.detect.features import Features, compute_features
-from djstruct.postprocess import grid as gridmod
+from djstruct.postprocess import pipeline
 from djstruct.postprocess import sections as secmod
 from djstruct.postprocess.labels import SectionStats, label_by_rules, sections_from_bounds
 from djstruct.signal import active_span, band_level_to_unit
@@ -54,8 +54,7 @@ class DspDetector:
     def analyze(self, audio: Audio) -> Analysis:
         path = "" if audio.path is None else str(audio.path)
         if len(audio.samples) < 4 * HOP_MIN:
-            secs = (Section(0.0, audio.duration_s, "intro"),) if audio.duration_s > 0 else ()
-            return Analysis(path, audio.duration_s, None, (), (), secs, (), None, self.name)
+            return pipeline.trivial(path, audio.duration_s, None, self.name)
         feats = compute_features(audio)
         return self.analyze_features(feats, path="" if audio.path is None else str(audio.path),
                                      duration_s=audio.duration_s)
@@ -64,40 +63,29 @@ class DspDetector:
     def analyze_features(self, f: Features, *, path: str, duration_s: float) -> Analysis:
         energy = band_energy(f)
         span = active_span(f.rms_db, f.fps)
-        beat_act = _beat_activation(f)
-        bpm = None if span is None else gridmod.estimate_bpm(_crop(beat_act, f.fps, span), f.fps, self.bpm_range)
-        if span is None or bpm is None:
-            end = duration_s if duration_s > 0 else 0.0
-            secs = (Section(0.0, end, "intro"),) if end > 0 else ()
-            return Analysis(path, duration_s, None, (), (), secs, (), energy, self.name, confidence=0.0)
-
-        # On- vs off-beat is judged on the full-band onsets: an off-beat bass can out-weigh the
-        # kick in the low band, but kick + snare/clap transients sit on the beat.
-        g = gridmod.fit_grid(beat_act, f.fps, bpm, active=(span[0] - 0.02, span[1]),
-                             phase_act=f.onset.astype(np.float64))
-        beats = g.beats + ONSET_LAG_S
-        beats = beats[(beats >= 0) & (beats >= span[0] - 0.3 * 60.0 / g.bpm) & (beats < duration_s)]
-        if len(beats) < 8:
-            secs = (Section(0.0, duration_s, "intro"),)
-            return Analysis(path, duration_s, g.bpm, tuple(beats), (), secs, (), energy, self.name)
-
-        period = 60.0 / g.bpm
-        phase = self._bar_phase(f, beats, span[0])
-        beats, end_s = gridmod.end_on_bar_line(beats, phase, period, span[1], duration_s)
-        if len(beats) <= phase + 4:
-            secs = (Section(0.0, duration_s, "intro"),)
-            return Analysis(path, duration_s, g.bpm, tuple(beats), (), secs, (), energy, self.name)
-        downbeats = beats[phase::4]
-        sections, conf = self._sections(f, beats, downbeats, period, end_s)
-        drops = tuple(s.start_s for s in sections if s.label == "drop")
+        g = None
+        if span is not None:
+            # On- vs off-beat is judged on the full-band onsets: an off-beat bass can out-weigh the
+            # kick in the low band, but kick + snare/clap transients sit on the beat.
+            g = pipeline.beat_grid(_beat_activation(f), f.fps, span, duration_s, self.bpm_range,
+                                   phase_act=f.onset.astype(np.float64), lag_s=ONSET_LAG_S)
+        if span is None or g is None:
+            return pipeline.trivial(path, duration_s, energy, self.name)
+        if len(g.beats) < pipeline.MIN_BEATS:
+            return pipeline.trivial(path, duration_s, energy, self.name, g.bpm, g.beats)
+        phase = self._bar_phase(f, g.beats, span[0])
+        bars = pipeline.bars(g.beats, phase, g.period_s, span[1], duration_s)
+        if not bars.whole:
+            return pipeline.trivial(path, duration_s, energy, self.name, g.bpm, bars.beats)
+        sections, conf = self._sections(f, bars)
         return Analysis(
             path=path,
             duration_s=duration_s,
             bpm=g.bpm,
-            beats=tuple(float(b) for b in beats),
-            downbeats=tuple(float(b) for b in downbeats),
+            beats=tuple(float(b) for b in bars.beats),
+            downbeats=tuple(float(b) for b in bars.downbeats),
             sections=tuple(sections),
-            drops=drops,
+            drops=pipeline.drops_of(sections),
             energy=energy,
             detector=self.name,
             confidence=float(np.clip(0.5 * g.fit_quality + 0.5 * conf, 0.0, 1.0)),
@@ -126,22 +114,17 @@ class DspDetector:
             parts.append(self.onset_weight * on / (np.median(on) + 1e-9))
         return np.concatenate(parts, axis=1)
 
-    def _sections(self, f, beats, downbeats, period, end_s: float) -> tuple[list[Section], float]:
-        bar_s = 4 * period
-        edges = np.append(downbeats, downbeats[-1] + bar_s)
-        if downbeats[0] - beats[0] > 0.5 * period:  # a pickup before the first downbeat
-            edges = np.insert(edges, 0, beats[0])
+    def _sections(self, f: Features, bars: pipeline.Bars) -> tuple[list[Section], float]:
+        edges = bars.edges
         n_bars = len(edges) - 1
-        feats = self._bar_features(f, edges, beats)
+        feats = self._bar_features(f, edges, bars.beats)
         nov = 0.5 * secmod.block_novelty(feats, 2) + secmod.block_novelty(feats, 4)
         nov = nov / (np.percentile(nov, 98) + 1e-9) if n_bars > 4 else nov
-        offset = secmod.best_phrase_offset(nov)
-        score = nov * secmod.phrase_weight(n_bars, offset)
-        bars = secmod.pick_boundaries(score, threshold=self.boundary_threshold, min_bars=self.min_section_bars)
-        bounds = np.array([edges[0]] + [edges[b] for b in bars] + [end_s])
-        labels = label_by_rules(self._section_stats(f, beats, bounds))
+        picked, score, _ = pipeline.boundaries(nov, threshold=self.boundary_threshold, min_bars=self.min_section_bars)
+        bounds = np.array([edges[0]] + [edges[b] for b in picked] + [bars.end_s])
+        labels = label_by_rules(self._section_stats(f, bars.beats, bounds))
         sections = sections_from_bounds(bounds, labels, merge_same=True)
-        contrast = float(np.mean([score[b] for b in bars])) if bars else 0.0
+        contrast = float(np.mean([score[b] for b in picked])) if picked else 0.0
         return sections, float(np.clip(contrast, 0.0, 1.0))
 
     def _section_stats(self, f: Features, beats: np.ndarray, bounds: np.ndarray) -> SectionStats:
@@ -162,10 +145,6 @@ def _beat_activation(f: Features) -> np.ndarray:
     a = f.onset / (np.percentile(f.onset, 99) + 1e-9)
     b = f.onset_low / (np.percentile(f.onset_low, 99) + 1e-9)
     return (a + b).astype(np.float64)
-
-
-def _crop(x: np.ndarray, fps: float, span: tuple[float, float]) -> np.ndarray:
-    return x[int(span[0] * fps): int(span[1] * fps) + 1]
 
 
 def _phase_z(per_beat: np.ndarray, beats_per_bar: int = 4) -> np.ndarray:

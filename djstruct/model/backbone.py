@@ -24,7 +24,7 @@ from djstruct.errors import ModelError
 from djstruct.model import frontend as fe
 
 if TYPE_CHECKING:
-    from djstruct.model.model import ModelConfig
+    from djstruct.model.config import ModelConfig
 
 MERT_ENV = "DJSTRUCT_MERT_PATH"
 MERT_SAMPLE_RATE_HZ = 24000

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 if TYPE_CHECKING:
-    from djstruct.model.model import ModelConfig
+    from djstruct.model.config import ModelConfig
 
 
 class TemporalBlock(nn.Module):

@@ -62,7 +62,9 @@ def tiny_random(backbone: str = "mel") -> Any:
     """The ``tiny-random`` model as a Checkpoint (fixed seed, same weights every time)."""
     import torch
 
-    from djstruct.model.model import Checkpoint, StructureModel, tiny_config
+    from djstruct.model.checkpoint import Checkpoint
+    from djstruct.model.config import tiny_config
+    from djstruct.model.model import StructureModel
 
     cfg = tiny_config(backbone)
     with torch.random.fork_rng(devices=[]):
@@ -72,8 +74,8 @@ def tiny_random(backbone: str = "mel") -> Any:
 
 
 def load_model(name: str = "default") -> Any:
-    """Load a model by name (or path) -> :class:`~djstruct.model.model.Checkpoint`."""
-    from djstruct.model.model import load_checkpoint
+    """Load a model by name (or path) -> :class:`~djstruct.model.checkpoint.Checkpoint`."""
+    from djstruct.model.checkpoint import load_checkpoint
 
     e = find(name)
     if e.name == "tiny-random" and e.path is None:

@@ -7,8 +7,8 @@ logistic regression over per-downbeat features of the analysis (:func:`downbeat_
 section starts here and which, the section we are in, bars to the next drop / buildup /
 breakdown / outro, bars into the section, phrase position, energy change). :func:`pick_cues`
 keeps the downbeats whose probability is a local maximum above the style's threshold, at least
-``min_gap_bars`` apart. :func:`fit_style` learns one from (analysis, the DJ's cue times) pairs and
-tunes the threshold for the best F-measure (+-1 beat) on validation tracks.
+``min_gap_bars`` apart. :func:`djstruct.train.style_fit.fit_style` learns one from (analysis, the
+DJ's cue times) pairs and tunes the threshold for the best F-measure (+-1 beat) on validation tracks.
 
 The style lives in a fine-tuned checkpoint (``extra["cue_style"]``); the ``ml`` detector then
 fills :attr:`Analysis.cue_points`, which the cue plan uses for memory cues.
@@ -16,11 +16,11 @@ fills :attr:`Analysis.cue_points`, which the cue plan uses for memory cues.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from djstruct.postprocess.peaks import pick_peaks
 from djstruct.types import SECTION_LABELS, Analysis
 
 FEATURE_VERSION = 1
@@ -88,27 +88,6 @@ def style_features(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
     return down, np.concatenate([base, extra], axis=1)
 
 
-def fit_logreg(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1e-2, iters: int = 30) -> np.ndarray:
-    """Weighted L2 logistic regression by Newton's method; returns coefficients (d,)."""
-    beta = np.zeros(x.shape[1])
-    for _ in range(iters):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ beta, -30, 30)))
-        g = x.T @ (w * (p - y)) + l2 * beta
-        h = (x * (w * p * (1 - p))[:, None]).T @ x + l2 * np.eye(len(beta))
-        step = np.linalg.solve(h, g)
-        beta -= step
-        if np.max(np.abs(step)) < 1e-6:
-            break
-    return beta
-
-
-def balanced_weights(y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
-    """Sample weights that give both classes the same total (times ``w``)."""
-    pos = max(float(y.mean()), 1e-3) if len(y) else 0.5
-    cw = np.where(y == 1, 0.5 / pos, 0.5 / max(1.0 - pos, 1e-3))
-    return cw * (1.0 if w is None else w)
-
-
 @dataclass(frozen=True)
 class CueStyle:
     """A learnt cue style: logistic-regression coefficients over :func:`style_features`."""
@@ -142,87 +121,7 @@ def cue_probs(style: CueStyle, analysis: Analysis) -> tuple[np.ndarray, np.ndarr
     return down, 1.0 / (1.0 + np.exp(-np.clip(x @ coef, -30, 30)))
 
 
-def pick(probs: np.ndarray, threshold: float, min_gap: int) -> list[int]:
-    """Indices above ``threshold``, strongest first, each at least ``min_gap`` from those kept."""
-    kept: list[int] = []
-    for i in np.argsort(-probs, kind="stable"):
-        if probs[i] < threshold:
-            break
-        if all(abs(int(i) - k) >= min_gap for k in kept):
-            kept.append(int(i))
-    return sorted(kept)
-
-
 def pick_cues(style: CueStyle, analysis: Analysis) -> tuple[float, ...]:
     """The downbeats (s) where this style puts a cue."""
     down, p = cue_probs(style, analysis)
-    return tuple(float(down[i]) for i in pick(p, style.threshold, style.min_gap_bars))
-
-
-def cue_labels(down: np.ndarray, cues: Sequence[float], beat_s: float) -> np.ndarray:
-    """1 at the downbeat nearest each cue (within two beats), else 0."""
-    y = np.zeros(len(down), dtype=np.int64)
-    for t in cues:
-        if len(down):
-            i = int(np.argmin(np.abs(down - t)))
-            if abs(down[i] - t) <= 2 * beat_s:
-                y[i] = 1
-    return y
-
-
-def onset_f(ref: Sequence[float], est: Sequence[float], window: float) -> float:
-    """Onset F-measure of cue times ``est`` against ``ref`` within +-``window`` s (1 when both are
-    empty, 0 when one is)."""
-    import mir_eval
-
-    r, e = np.sort(np.asarray(ref, dtype=float)), np.unique(np.asarray(est, dtype=float))
-    if len(r) == 0 or len(e) == 0:
-        return float(len(r) == len(e))
-    return float(mir_eval.onset.f_measure(r, e, window=window)[0])
-
-
-@dataclass(frozen=True)
-class StyleExample:
-    analysis: Analysis
-    cues: tuple[float, ...]  # the DJ's cue times, djstruct's timeline
-    weight: float = 1.0
-
-
-THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-
-
-def fit_style(train: Sequence[StyleExample], val: Sequence[StyleExample] = (), *, l2: float = 1e-1,
-              min_gap_bars: int = 2) -> tuple[CueStyle, float]:
-    """A style fitted on ``train`` (threshold tuned on ``val``, or on ``train`` without one) and its
-    mean F at +-1 beat on the tuning tracks. The returned style is refitted on train + val."""
-
-    def stack(exs: Sequence[StyleExample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        xs, ys, ws = [], [], []
-        for ex in exs:
-            down, x = style_features(ex.analysis)
-            if not len(down):
-                continue
-            beat = 60.0 / ex.analysis.bpm if ex.analysis.bpm else 0.5
-            y = cue_labels(down, ex.cues, beat)
-            xs.append(x)
-            ys.append(y)
-            ws.append(np.full(len(y), ex.weight))
-        if not xs:
-            raise ValueError("no downbeats to learn a cue style from")
-        y = np.concatenate(ys).astype(np.float64)
-        return np.concatenate(xs), y, balanced_weights(y, np.concatenate(ws))
-
-    x, y, w = stack(train)
-    coef = fit_logreg(x, y, w, l2=l2)
-    tune = val or train
-    probs = [cue_probs(CueStyle(tuple(coef)), ex.analysis) for ex in tune]  # features once per track
-    scores = {}
-    for t in THRESHOLDS:
-        scores[t] = float(np.mean([onset_f(ex.cues, [float(down[i]) for i in pick(p, t, min_gap_bars)],
-                                          60.0 / ex.analysis.bpm if ex.analysis.bpm else 0.5)
-                                   for ex, (down, p) in zip(tune, probs, strict=True)]))
-    best = max(THRESHOLDS, key=lambda t: (scores[t], -abs(t - 0.5)))
-    if val:
-        x, y, w = stack([*train, *val])
-        coef = fit_logreg(x, y, w, l2=l2)
-    return CueStyle(tuple(float(c) for c in coef), best, min_gap_bars), scores[best]
+    return tuple(float(down[i]) for i in pick_peaks(p, threshold=style.threshold, min_gap=style.min_gap_bars))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from djstruct.postprocess.peaks import pick_peaks
+
 
 def aggregate(frames: np.ndarray, fps: float, edges_s: np.ndarray) -> np.ndarray:
     """Mean of ``frames`` (n, d) over each interval [edges_s[i], edges_s[i+1]); (len-1, d)."""
@@ -75,22 +77,7 @@ def best_phrase_offset(score: np.ndarray, period: int = 8) -> int:
     return int(np.argmax(sums))
 
 
-def pick_boundaries(
-    score: np.ndarray,
-    *,
-    threshold: float,
-    min_bars: int = 4,
-) -> list[int]:
+def pick_boundaries(score: np.ndarray, *, threshold: float, min_bars: int = 4) -> list[int]:
     """Bar indices (ascending, excluding 0) where ``score`` (n_bars,) peaks above ``threshold``,
     greedily keeping the strongest peaks at least ``min_bars`` apart (and from both ends)."""
-    n = len(score)
-    order = np.argsort(-score, kind="stable")
-    chosen: list[int] = []
-    for i in order:
-        if score[i] < threshold:
-            break
-        if i < min_bars or i > n - min_bars:
-            continue
-        if all(abs(int(i) - c) >= min_bars for c in chosen):
-            chosen.append(int(i))
-    return sorted(chosen)
+    return pick_peaks(score, threshold=threshold, min_gap=min_bars, margin=min_bars)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from djstruct.evaluate import onset_f
 from djstruct.library import LibrarySource
-from djstruct.postprocess.cue_style import onset_f
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,10 @@ import numpy as np
 
 from djstruct import config
 from djstruct.errors import ConfigError, DjstructError, ModelError
-from djstruct.postprocess.cue_style import CueStyle, StyleExample, fit_style, onset_f, pick_cues
+from djstruct.evaluate import onset_f
+from djstruct.postprocess.cue_style import CueStyle, pick_cues
 from djstruct.safe_write import atomic_write
+from djstruct.train.style_fit import StyleExample, fit_style
 from djstruct.train.tiers import TrackCheck
 
 log = logging.getLogger(__name__)
@@ -128,9 +130,9 @@ def cached_library_track(check: TrackCheck, cache_dir: Path) -> Any:
 
 def track_analyses(model: Any, tracks: Sequence[Any], post: Any) -> list[Any]:
     """The model's analysis of each cached track (activations -> shared post-processing)."""
-    from djstruct.detect.ml import postprocess
     from djstruct.model import frontend as fe
     from djstruct.model.heads import mel_activations
+    from djstruct.postprocess.activations import postprocess
 
     return [postprocess(mel_activations(model, tr.mel), fe.FPS, tr.truth["duration_s"], fe.loudness_db(tr.mel),
                         path=tr.name, cfg=post) for tr in tracks]
@@ -154,10 +156,11 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
     """Fine-tune (or train from scratch) on the DJ's tracks; writes ``<models_dir>/<name>.pt``."""
     import torch
 
-    from djstruct.detect.ml import POST_REVISION, PostConfig
+    from djstruct.model.checkpoint import load_checkpoint, save_checkpoint
     from djstruct.model.losses import total_loss
-    from djstruct.model.model import StructureModel, load_checkpoint, save_checkpoint
+    from djstruct.model.model import StructureModel
     from djstruct.model.registry import load_model
+    from djstruct.postprocess.activations import POST_REVISION, PostConfig
     from djstruct.train import dataset as ds
 
     if len(checks) < 2:

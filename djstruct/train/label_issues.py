@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from djstruct.postprocess.cue_style import balanced_weights, downbeat_features, fit_logreg
+from djstruct.postprocess.cue_style import downbeat_features
+from djstruct.train.style_fit import balanced_weights, fit_logreg
 from djstruct.train.tiers import TrackCheck
 from djstruct.types import Analysis
 

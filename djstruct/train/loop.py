@@ -24,8 +24,10 @@ import torch
 from djstruct import config
 from djstruct.errors import ConfigError
 from djstruct.model import frontend as fe
+from djstruct.model.checkpoint import load_checkpoint, save_checkpoint
+from djstruct.model.config import ModelConfig
 from djstruct.model.losses import total_loss
-from djstruct.model.model import ModelConfig, StructureModel, load_checkpoint, save_checkpoint
+from djstruct.model.model import StructureModel
 from djstruct.train import dataset as ds
 
 log = logging.getLogger(__name__)
@@ -73,9 +75,9 @@ class TrainResult:
 
 def validate(model: StructureModel, tracks: list[ds.CachedTrack]) -> tuple[dict[str, float], float]:
     """Mean validation metrics at the best boundary threshold, and that threshold."""
-    from djstruct.detect.ml import PostConfig, postprocess
     from djstruct.evaluate import METRICS, score_track
     from djstruct.model.heads import mel_activations
+    from djstruct.postprocess.activations import PostConfig, postprocess
 
     per_thr: dict[float, list[dict[str, float]]] = {t: [] for t in THRESHOLDS}
     for tr in tracks:

@@ -1,0 +1,123 @@
+"""The ``ml`` detector's post-processing: model activations -> :class:`~djstruct.types.Analysis`
+(pure numpy, on the skeleton of :mod:`djstruct.postprocess.pipeline`).
+
+Activations are at the model's frame rate (43.07 Hz):
+
+1. beat activation -> tempo and a constant-tempo grid (:func:`.pipeline.beat_grid`);
+2. bar phase: the downbeat activation at each beat, averaged per bar phase;
+3. boundary score per bar: the larger of the boundary activation's max around each bar start and
+   the *embedding novelty* (cosine novelty of the encoder's per-bar mean embeddings over
+   ``novelty_bars`` either side, divided by the track's largest), x the phrase prior, then picked;
+4. section labels from the label probabilities; neighbours with the same label merge unless their
+   boundary scored ``keep_same_label`` or more; drops where a drop section begins;
+5. energy: the energy head (bass/mid/high in [0, 1]) averaged to ~10.8 Hz;
+6. with a personal model, its learnt cue style (:mod:`.cue_style`) fills ``Analysis.cue_points``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from djstruct.constants import MODEL_ENERGY_DECIMATE
+from djstruct.postprocess import pipeline
+from djstruct.postprocess import sections as secmod
+from djstruct.postprocess.cue_style import CueStyle, pick_cues
+from djstruct.postprocess.labels import labels_from_probs, sections_from_bounds
+from djstruct.signal import active_span
+from djstruct.types import Analysis, Energy
+
+POST_REVISION = 2  # bump when post-processing changes results, so stored analyses are redone
+
+
+@dataclass(frozen=True)
+class PostConfig:
+    """Post-processing parameters (the trained checkpoint may carry a tuned ``boundary_threshold``)."""
+
+    bpm_range: tuple[float, float] = (88.0, 186.0)
+    boundary_threshold: float = 0.3
+    min_section_bars: int = 4
+    boundary_radius_beats: float = 0.5  # look for the boundary peak within +- this around a downbeat
+    novelty_bars: int = 4  # embedding novelty: compare the mean embedding of this many bars before/after
+    novelty_weight: float = 1.0  # 0 = boundary head only
+    keep_same_label: float = 0.5  # a boundary whose (phrase-weighted) score reaches this stays even
+    # between two sections with the same label
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PostConfig:
+        """From a checkpoint's ``extra["postprocess"]`` (unknown keys ignored)."""
+        conv = {"bpm_range": tuple, "min_section_bars": int, "novelty_bars": int}
+        return cls(**{k: conv.get(k, lambda x: x)(v) for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def _energy(e: np.ndarray, fps: float) -> Energy:
+    n = len(e) // MODEL_ENERGY_DECIMATE
+    m = e[: n * MODEL_ENERGY_DECIMATE].reshape(n, MODEL_ENERGY_DECIMATE, 3).mean(axis=1).astype(np.float32)
+    return Energy(MODEL_ENERGY_DECIMATE / fps, m[:, 0], m[:, 1], m[:, 2])
+
+
+def _max_around(act: np.ndarray, times_s: np.ndarray, fps: float, radius_frames: int) -> np.ndarray:
+    idx = np.round(np.asarray(times_s) * fps).astype(np.int64)
+    win = np.clip(idx[:, None] + np.arange(-radius_frames, radius_frames + 1)[None, :], 0, len(act) - 1)
+    return act[win].max(axis=1)
+
+
+def _embedding_novelty(emb: np.ndarray, fps: float, bar_starts: np.ndarray, end_s: float, width: int,
+                       min_bars: int) -> np.ndarray:
+    """Per-bar novelty (n_bars,): cosine novelty of the bars' mean embeddings over ``width`` bars,
+    divided by the largest among the bars a section may start at (``min_bars`` from either end),
+    so the strongest candidate change of a track scores 1 and the noisier short-window ends do not
+    set the scale."""
+    feats = secmod.aggregate(np.asarray(emb, dtype=np.float64), fps, np.append(bar_starts, end_s))
+    nov = secmod.cosine_novelty(feats, width)
+    inner = nov[min_bars: len(nov) - min_bars + 1]
+    top = float(inner.max()) if len(inner) else 0.0
+    return np.minimum(nov / top, 1.0) if top > 1e-6 else np.zeros_like(nov)
+
+
+def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudness_db: np.ndarray, *,
+                path: str = "", name: str = "ml", cfg: PostConfig | None = None,
+                style: CueStyle | None = None) -> Analysis:
+    """Analysis from one track's activations: ``beat``, ``downbeat``, ``boundary``, ``drop`` (T,),
+    ``energy`` (T, 3), ``label`` (T, 5) probabilities at ``fps``, optionally ``embedding`` (T, d)
+    for embedding novelty; ``loudness_db`` (T,) frame level. With a cue ``style``, its cue points too."""
+    cfg = cfg or PostConfig()
+    energy = _energy(act["energy"], fps)
+    span = active_span(loudness_db, fps)
+    if span is None:
+        return pipeline.trivial(path, duration_s, energy, name)
+    g = pipeline.beat_grid(act["beat"].astype(np.float64), fps, span, duration_s, cfg.bpm_range)
+    if g is None:
+        return pipeline.trivial(path, duration_s, energy, name)
+    if len(g.beats) < pipeline.MIN_BEATS:
+        return pipeline.trivial(path, duration_s, energy, name, g.bpm, g.beats)
+    per_beat = _max_around(act["downbeat"].astype(np.float64), g.beats, fps, 1)
+    phase = int(np.argmax([per_beat[p::4].mean() for p in range(4)]))
+    bars = pipeline.bars(g.beats, phase, g.period_s, span[1], duration_s)
+    if not bars.whole:
+        return pipeline.trivial(path, duration_s, energy, name, g.bpm, bars.beats)
+    edges = bars.starts
+    radius = max(1, int(round(cfg.boundary_radius_beats * g.period_s * fps)))
+    head = _max_around(act["boundary"].astype(np.float64), edges, fps, radius)
+    bscore = head
+    if cfg.novelty_weight > 0 and act.get("embedding") is not None and len(edges) > 1:
+        nov = _embedding_novelty(act["embedding"], fps, edges, bars.end_s, cfg.novelty_bars, cfg.min_section_bars)
+        bscore = np.maximum(head, cfg.novelty_weight * nov)
+    picked, score, weight = pipeline.boundaries(bscore, threshold=cfg.boundary_threshold,
+                                                min_bars=cfg.min_section_bars)
+    bounds = np.array([edges[0]] + [edges[i] for i in picked] + [bars.end_s])
+    labels = labels_from_probs(act["label"], fps, bounds)
+    sections = sections_from_bounds(bounds, labels, merge_same=True,
+                                    keep=[score[i] >= cfg.keep_same_label for i in picked])
+    contrast = float(np.mean([head[i] * weight[i] for i in picked])) if picked else 0.0  # the head's own certainty
+    analysis = Analysis(
+        path=path, duration_s=duration_s, bpm=g.bpm,
+        beats=tuple(float(x) for x in bars.beats), downbeats=tuple(float(x) for x in bars.downbeats),
+        sections=tuple(sections), drops=pipeline.drops_of(sections), energy=energy, detector=name,
+        confidence=float(np.clip(0.5 * g.fit_quality + 0.5 * contrast, 0.0, 1.0)),
+    )
+    if style is not None:
+        analysis = replace(analysis, cue_points=pick_cues(style, analysis))
+    return analysis

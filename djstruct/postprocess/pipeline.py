@@ -1,0 +1,116 @@
+"""The skeleton both detectors share, from frame curves to an :class:`~djstruct.types.Analysis`
+(pure numpy). Each detector brings its own evidence; the steps are the same:
+
+1. :func:`beat_grid`: a beat activation -> tempo (:func:`~.grid.estimate_bpm` over the active
+   span) -> a constant-tempo grid (:func:`~.grid.fit_grid`) -> the beats inside the track;
+2. the detector picks the bar phase; :func:`bars` ends the grid on a bar line and gives the
+   downbeats and bar starts (a pickup before the first downbeat is a bar of its own);
+3. :func:`boundaries`: a per-bar boundary score x the 8/16/32-bar phrase prior -> the bars where
+   sections start (:func:`~.sections.pick_boundaries`, at least ``min_bars`` apart);
+4. the detector labels the sections; :func:`drops_of` puts a drop where a drop section begins;
+5. :func:`trivial` is the answer when there is too little to go on (one "intro", confidence 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from djstruct.postprocess import grid as gridmod
+from djstruct.postprocess import sections as secmod
+from djstruct.types import Analysis, Energy, Section
+
+MIN_BEATS = 8  # fewer beats than this: no grid worth snapping cues to
+
+
+def trivial(path: str, duration_s: float, energy: Energy | None, detector: str, bpm: float | None = None,
+            beats: Sequence[float] = ()) -> Analysis:
+    """One "intro" over the whole track, no downbeats, confidence 0."""
+    secs = (Section(0.0, duration_s, "intro"),) if duration_s > 0 else ()
+    return Analysis(path, duration_s, bpm, tuple(float(b) for b in beats), (), secs, (), energy, detector,
+                    confidence=0.0)
+
+
+@dataclass(frozen=True)
+class BeatGrid:
+    """A fitted constant-tempo grid: ``beats`` (s) inside the track, ``bpm``, ``fit_quality`` in [0, 1]."""
+
+    beats: np.ndarray
+    bpm: float
+    fit_quality: float
+
+    @property
+    def period_s(self) -> float:
+        return 60.0 / self.bpm
+
+
+def crop(x: np.ndarray, fps: float, span: tuple[float, float]) -> np.ndarray:
+    """The frames of ``x`` inside ``span`` (s)."""
+    return x[int(span[0] * fps): int(span[1] * fps) + 1]
+
+
+def beat_grid(beat_act: np.ndarray, fps: float, span: tuple[float, float], duration_s: float,
+              bpm_range: tuple[float, float], *, phase_act: np.ndarray | None = None,
+              lag_s: float = 0.0) -> BeatGrid | None:
+    """Tempo and beats from a beat activation (n,) at ``fps``; None when no tempo is found. Beats
+    are shifted by ``lag_s`` and kept from just before the active ``span`` to the end of the track."""
+    bpm = gridmod.estimate_bpm(crop(beat_act, fps, span), fps, bpm_range)
+    if bpm is None:
+        return None
+    g = gridmod.fit_grid(beat_act, fps, bpm, active=(span[0] - 0.02, span[1]), phase_act=phase_act)
+    beats = g.beats + lag_s if lag_s else g.beats
+    beats = beats[(beats >= 0) & (beats >= span[0] - 0.3 * 60.0 / g.bpm) & (beats < duration_s)]
+    return BeatGrid(beats, g.bpm, g.fit_quality)
+
+
+@dataclass(frozen=True)
+class Bars:
+    """The bar structure of a grid: ``beats`` (ending on a bar line), ``downbeats``, bar ``starts``
+    (with a pickup bar first when the music starts before the first downbeat) and ``end_s``."""
+
+    beats: np.ndarray
+    downbeats: np.ndarray
+    starts: np.ndarray
+    end_s: float
+    bar_s: float
+
+    @property
+    def edges(self) -> np.ndarray:
+        """Bar starts and the end of the last bar (n_bars + 1,)."""
+        return np.append(self.starts, self.downbeats[-1] + self.bar_s)
+
+    @property
+    def whole(self) -> bool:
+        """At least one whole bar (else there are beats but no downbeats)."""
+        return len(self.downbeats) > 0
+
+
+def bars(beats: np.ndarray, phase: int, period_s: float, music_end_s: float, duration_s: float) -> Bars:
+    """Bars of ``beats`` whose downbeats are every 4th beat from index ``phase`` (no downbeats when
+    there is less than one whole bar)."""
+    beats, end_s = gridmod.end_on_bar_line(beats, phase, period_s, music_end_s, duration_s)
+    if len(beats) <= phase + 4:
+        empty = np.zeros(0)
+        return Bars(beats, empty, empty, end_s, 4.0 * period_s)
+    downbeats = beats[phase::4]
+    bar_s = 4.0 * period_s
+    edges = np.append(downbeats, downbeats[-1] + bar_s)
+    if downbeats[0] - beats[0] > 0.5 * period_s:  # a pickup before the first downbeat
+        edges = np.insert(edges, 0, beats[0])
+    return Bars(beats, downbeats, edges[:-1], end_s, bar_s)
+
+
+def boundaries(bar_score: np.ndarray, *, threshold: float, min_bars: int) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """(bar indices where sections start, the phrase-weighted score, the phrase weights) from a
+    per-bar boundary score."""
+    weight = secmod.phrase_weight(len(bar_score), secmod.best_phrase_offset(bar_score))
+    score = bar_score * weight
+    return secmod.pick_boundaries(score, threshold=threshold, min_bars=min_bars), score, weight
+
+
+def drops_of(sections: Sequence[Section]) -> tuple[float, ...]:
+    """Where a drop section begins (a drop that follows a drop is the same drop going on)."""
+    return tuple(s.start_s for k, s in enumerate(sections)
+                 if s.label == "drop" and (k == 0 or sections[k - 1].label != "drop"))
