@@ -16,15 +16,24 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
+from djstruct.audio import load_audio
+from djstruct.audio.fingerprint import Fingerprint, fingerprint
+from djstruct.config import store_path as default_store_path
+from djstruct.constants import MAX_DURATION_S
+from djstruct.detect.base import get_detector
 from djstruct.errors import DjstructError, LibraryError
 from djstruct.library import LibrarySource, iter_tracks
+from djstruct.lock import RunLock
+from djstruct.store import Store
 from djstruct.types import Analysis, Audio
+from djstruct.workers import process_pool
 
 log = logging.getLogger(__name__)
+
+_PRELOAD = ("djstruct.audio", "djstruct.detect.dsp", "djstruct.scan")
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ class ScanConfig:
     batch_size: int = 8
     limit: int | None = None
     force: bool = False
-    max_duration_s: float | None = 1800.0
+    max_duration_s: float | None = MAX_DURATION_S
 
 
 @dataclass(frozen=True)
@@ -69,21 +78,37 @@ class ScanResult:
 _WORKER_DETECTOR: Any = None
 
 
+@dataclass(frozen=True)
+class WorkResult:
+    """What a worker returns for one file: its fingerprint (taken before decoding, so the store
+    never marks a newer file as analysed) and the Analysis, or the decoded Audio for a detector
+    that batches in the parent, or the error."""
+
+    fingerprint: Fingerprint | None
+    analysis: Analysis | None = None
+    audio: Audio | None = None
+    error: str | None = None
+
+
 def _init_worker(detector_name: str | None, options: dict[str, Any], detect: bool) -> None:
     global _WORKER_DETECTOR
     if detect:
-        from djstruct.detect.base import get_detector
-
         _WORKER_DETECTOR = get_detector(detector_name, **options)
 
 
-def _work(path: str, sample_rate_hz: int, max_duration_s: float | None) -> Analysis | Audio:
-    from djstruct.audio import load_audio
-
-    audio = load_audio(Path(path), sample_rate_hz, max_duration_s=max_duration_s)
-    if _WORKER_DETECTOR is None:
-        return audio
-    return _WORKER_DETECTOR.analyze(audio)
+def _work(path: str, sample_rate_hz: int, max_duration_s: float | None) -> WorkResult:
+    p = Path(path)
+    try:
+        fp: Fingerprint | None = fingerprint(p)
+    except DjstructError:
+        fp = None
+    try:
+        audio = load_audio(p, sample_rate_hz, max_duration_s=max_duration_s)
+        if _WORKER_DETECTOR is None:
+            return WorkResult(fp, audio=audio)
+        return WorkResult(fp, analysis=_WORKER_DETECTOR.analyze(audio))
+    except DjstructError as e:
+        return WorkResult(fp, error=str(e))
 
 
 # -- parent side ---------------------------------------------------------------------------------
@@ -115,15 +140,10 @@ def collect_tracks(config: ScanConfig, store: Any, emit: Callable[[ScanEvent], N
 
 def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = None) -> ScanResult:
     """Scan every source in ``config`` and analyse what changed. Holds the store's run lock."""
-    from djstruct import config as paths
-    from djstruct.audio.fingerprint import fingerprint
-    from djstruct.detect.base import get_detector
-    from djstruct.lock import RunLock
-    from djstruct.store import Store
 
     t_start = time.perf_counter()
     emit = on_event or (lambda e: None)
-    store_path = config.store_path or paths.store_path()
+    store_path = config.store_path or default_store_path()
     detector = get_detector(config.detector, **config.detector_options)
     batched = bool(getattr(detector, "batched", False))
     failed: list[tuple[str, str]] = []
@@ -135,10 +155,9 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
         emit(e)
 
     store_path.parent.mkdir(parents=True, exist_ok=True)
-    with RunLock(store_path.with_name(store_path.name + ".lock")), Store.open(store_path) as store, \
-            _make_pool(config, batched) as pool:
-        for _ in range(max(1, config.workers)):  # start the workers while the library is read
-            pool.submit(_noop)
+    with RunLock.for_store(store_path), Store.open(store_path) as store, \
+            process_pool(config.workers, preload=_PRELOAD, initializer=_init_worker,
+                         initargs=(config.detector, config.detector_options, not batched)) as pool:
         paths, n_entries = collect_tracks(config, store, record)
         todo: list[Path] = []
         for p in paths:
@@ -156,13 +175,9 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
 
         done = n_ok = 0
 
-        def finish(path: Path, result: Analysis | None, error: str | None) -> None:
+        def finish(path: Path, fp: Fingerprint | None, result: Analysis | None, error: str | None) -> None:
             nonlocal done, n_ok
             done += 1
-            try:
-                fp = fingerprint(path)
-            except OSError:
-                fp = None
             if error is None and result is not None:
                 store.put_analysis(path, result, detector.name, detector.version, fp)
                 n_ok += 1
@@ -172,7 +187,7 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
                 failed.append((str(path), error or "unknown error"))
                 emit(ScanEvent("failed", str(path), done, len(todo), error or ""))
 
-        pending_audio: list[tuple[Path, Audio]] = []
+        pending_audio: list[tuple[Path, Fingerprint | None, Audio]] = []
 
         def flush_batch() -> None:
             if not pending_audio:
@@ -180,27 +195,25 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
             batch = list(pending_audio)
             pending_audio.clear()
             try:
-                results = detector.analyze_batch([a for _, a in batch])
+                results = detector.analyze_batch([a for _, _, a in batch])
             except DjstructError:
                 results = None
-            for i, (p, a) in enumerate(batch):
+            for i, (p, fp, a) in enumerate(batch):
                 if results is not None:
-                    finish(p, results[i], None)
+                    finish(p, fp, results[i], None)
                     continue
                 try:  # batch failed: fall back to one at a time so one bad track doesn't sink the rest
-                    finish(p, detector.analyze(a), None)
+                    finish(p, fp, detector.analyze(a), None)
                 except DjstructError as e:
-                    finish(p, None, str(e))
+                    finish(p, fp, None, str(e))
 
-        for path, outcome in _run_pool(pool, todo, detector, config):
-            if isinstance(outcome, str):
-                finish(path, None, outcome)
-            elif isinstance(outcome, Analysis):
-                finish(path, outcome, None)
-            else:
-                pending_audio.append((path, outcome))
+        for path, res in _run_pool(pool, todo, detector, config):
+            if res.audio is not None:
+                pending_audio.append((path, res.fingerprint, res.audio))
                 if len(pending_audio) >= config.batch_size:
                     flush_batch()
+            else:
+                finish(path, res.fingerprint, res.analysis, res.error or (None if res.analysis else "no result"))
         flush_batch()
 
     return ScanResult(
@@ -213,30 +226,10 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
     )
 
 
-def _noop() -> None:
-    return None
-
-
-def _make_pool(config: ScanConfig, batched: bool) -> ProcessPoolExecutor:
-    """The worker pool. forkserver: workers fork from a server that imported the decoders and
-    the detector once, so they start fast, and nothing of the parent (threads, the open store)
-    leaks into them."""
-    workers = max(1, config.workers)
-    ctx = get_context("forkserver" if "forkserver" in get_all_start_methods() else "spawn")
-    # One thread per worker: the pool provides the parallelism (BLAS would otherwise start a
-    # thread per core in every worker and they would fight over the cores).
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-    if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["djstruct.audio", "djstruct.detect.dsp", "djstruct.scan"])
-    init_args = (config.detector, config.detector_options, not batched)
-    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=init_args)
-
-
 def _run_pool(
     pool: ProcessPoolExecutor, todo: list[Path], detector: Any, config: ScanConfig
-) -> Iterator[tuple[Path, Analysis | Audio | str]]:
-    """Yield (path, Analysis | Audio | error message) as workers finish, keeping at most
+) -> Iterator[tuple[Path, WorkResult]]:
+    """Yield (path, WorkResult) as workers finish, keeping at most
     ``2 * workers`` tracks in flight."""
     if not todo:
         return
@@ -260,9 +253,7 @@ def _run_pool(
             p = inflight.pop(fut)
             try:
                 yield p, fut.result()
-            except DjstructError as e:
-                yield p, str(e)
             except Exception as e:  # a crash in a worker must not end the batch
                 log.debug("worker failed on %s", p, exc_info=True)
-                yield p, f"{p}: {type(e).__name__}: {e}"
+                yield p, WorkResult(None, error=f"{p}: {type(e).__name__}: {e}")
             submit_next()

@@ -132,7 +132,7 @@ def test_second_run_is_locked_out(library: Path, tmp_path: Path) -> None:
     from djstruct.lock import RunLock
 
     store = tmp_path / "store.sqlite"
-    with RunLock(store.with_name(store.name + ".lock")):
+    with RunLock.for_store(store):
         r = CliRunner().invoke(cli, ["scan", str(library), "--store", str(store)])
     assert r.exit_code == 3
     assert "another djstruct run" in r.output

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from djstruct.audio import load_audio
+from djstruct.constants import MAX_DURATION_S
 from djstruct.errors import ConfigError
 from djstruct.types import Analysis, Audio
 
@@ -36,16 +38,11 @@ class Detector(Protocol):
         ...
 
 
-# name -> "module:factory"; factories take keyword options and return a Detector.
+# name -> "module:factory"; factories take keyword options and return a Detector (imported when asked for).
 _REGISTRY: dict[str, str] = {
     "dsp": "djstruct.detect.dsp:DspDetector",
     "ml": "djstruct.detect.ml:MlDetector",
 }
-
-
-def register(name: str, target: str) -> None:
-    """Register a detector factory as ``"package.module:callable"``."""
-    _REGISTRY[name] = target
 
 
 def available() -> list[str]:
@@ -68,9 +65,7 @@ def get_detector(name: str | None = None, **options: object) -> Detector:
     return factory(**options)
 
 
-def analyze_file(path: str | Path, detector: Detector, *, max_duration_s: float | None = 1800.0) -> Analysis:
+def analyze_file(path: str | Path, detector: Detector, *, max_duration_s: float | None = MAX_DURATION_S) -> Analysis:
     """Decode ``path`` at the detector's rate and analyse it. Raises DjstructError subclasses."""
-    from djstruct.audio import load_audio
-
     audio = load_audio(Path(path), detector.sample_rate_hz, max_duration_s=max_duration_s)
     return detector.analyze(audio)

@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from djstruct.report.waveform import (
     n_columns,
 )
 from djstruct.types import Track
+from djstruct.workers import process_pool
 from djstruct.writeback.plan import default_target
 
 log = logging.getLogger(__name__)
@@ -123,20 +123,13 @@ def collect(config: ReportConfig, store: Any, errors: list[str]) -> list[TrackEn
     return entries
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    ctx = get_context("forkserver" if "forkserver" in get_all_start_methods() else "spawn")
-    if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["djstruct.audio", "djstruct.report.waveform"])
-    return ProcessPoolExecutor(workers, mp_context=ctx)
-
-
 def _envelopes(jobs: list[tuple[str, float, int]], config: ReportConfig) -> Iterator[tuple[str, dict[str, Any] | str]]:
     """``(path, envelope dict or error)`` per job, in completion order."""
     if config.workers <= 1 or len(jobs) < 4:
         for path, dur, n in jobs:
             yield envelope_job(path, dur, n, config.decode_rate_hz)
         return
-    with _pool(min(config.workers, len(jobs))) as pool:
+    with process_pool(min(config.workers, len(jobs)), preload=("djstruct.audio", "djstruct.report.waveform")) as pool:
         futures = {pool.submit(envelope_job, p, d, n, config.decode_rate_hz): p for p, d, n in jobs}
         for fut in as_completed(futures):
             try:

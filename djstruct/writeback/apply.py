@@ -151,7 +151,7 @@ def run_writeback(config: WritebackConfig, on_event: EventFn | None = None) -> W
     store_path = config.store_path or paths.store_path()
     if not store_path.exists():
         raise ConfigError(store_path, "no analysis store yet (run djstruct scan first)")
-    with RunLock(store_path.with_name(store_path.name + ".lock")), Store.open(store_path) as store:
+    with RunLock.for_store(store_path), Store.open(store_path) as store:
         journal = Journal(store)
         run = _Run(journal, config, target, layout.name)
         plans: list[TrackPlan] = []

@@ -77,7 +77,7 @@ def _open(store_path: Path | None) -> tuple[Path, RunLock]:
     path = store_path or paths.store_path()
     if not path.exists():
         raise ConfigError(path, "no analysis store (nothing was ever written)")
-    return path, RunLock(path.with_name(path.name + ".lock"))
+    return path, RunLock.for_store(path)
 
 
 def undo(store_path: Path | None = None, run_id: int | None = None, *, force: bool = False) -> UndoResult:
