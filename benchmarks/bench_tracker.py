@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 import time
 import warnings
@@ -41,6 +43,7 @@ from tracker_corpus import CANDIDATE_PACKAGES, CorpusError, default_cache, fetch
 from tracker_openmpt import OpenMptError, library_version  # noqa: E402
 
 MANIFEST = Path(__file__).resolve().parent / "data" / "tracker_modules.json"
+DANCE_KICK_SHARE = 0.6  # a low-band onset on >= 60 % of the beats (breaks and intros included): the "dance-like" subset
 
 
 def same_tempo(est: float | None, ref: float, octaves: bool, tol: float = 0.04) -> bool:
@@ -87,6 +90,20 @@ def score(truth: dict[str, Any], bpm: float | None, beats: np.ndarray, downs: np
     return m
 
 
+def _summarise(rs: list[dict[str, Any]], downbeats: bool, seconds: float | None) -> dict[str, Any]:
+    s: dict[str, Any] = {"tracks": len(rs), "errors": sum(1 for r in rs if "error" in r),
+                         "beat_f": float(np.mean([r["beat_f"] for r in rs])),
+                         "bpm_acc_4pct": float(np.mean([r["bpm_ok"] for r in rs])),
+                         "bpm_acc_4pct_octaves": float(np.mean([r["bpm_ok2"] for r in rs]))}
+    if downbeats:
+        s["downbeat_f"] = float(np.mean([r["downbeat_f"] for r in rs]))
+        s["bar_phase_error_rate"] = float(np.mean([r["phase"] != "1" for r in rs]))
+        s["bar_phase_off_grid"] = float(np.mean([r["phase"] in ("off", "-") for r in rs]))
+    if seconds is not None:
+        s["seconds"] = round(seconds, 1)
+    return s
+
+
 def load_manifest() -> dict[str, Any]:
     if not MANIFEST.exists():
         sys.exit(f"{MANIFEST} missing: run `python {Path(__file__).name} select` first")
@@ -97,8 +114,8 @@ def cmd_select(cache: Path) -> None:
     recs: list[tuple[ModuleRecord, str | None]] = []
     kept: list[ModuleRecord] = []
     print(f"libopenmpt {library_version()}; cache {cache}")
-    print(f"{'module':44s} {'bpm':>7s} rpb {'steady':>6s} {'beat/off':>8s} {'low':>5s} {'down':>5s} {'lag':>5s}"
-          f" {'meter':>6s}  verdict")
+    print(f"{'module':44s} {'bpm':>7s} rpb {'steady':>6s} {'beat/off':>8s} {'low':>5s} {'down':>5s} {'kick':>4s}"
+          f" {'lag':>5s} {'meter':>6s}  verdict")
     for name in CANDIDATE_PACKAGES:
         pkg = fetch_package(name, None, cache)
         for mp in pkg.modules():
@@ -112,7 +129,8 @@ def cmd_select(cache: Path) -> None:
                 kept.append(rec)
             recs.append((rec, why))
             print(f"{rec.name[:44]:44s} {rec.bpm:7.2f} {rec.rows_per_beat:3d} {rec.steady_frac:6.3f} "
-                  f"{rec.beat_ratio:8.2f} {rec.low_beat_ratio:5.2f} {rec.down_ratio:5.2f} {rec.lag_ms:5.1f} "
+                  f"{rec.beat_ratio:8.2f} {rec.low_beat_ratio:5.2f} {rec.down_ratio:5.2f} {rec.kick_share:4.2f} "
+                  f"{rec.lag_ms:5.1f} "
                   f"{rec.meter_corr:6.3f}  {why or 'KEEP'}", flush=True)
     manifest = {
         "_about": "Tracker modules for benchmarks/bench_tracker.py, chosen by `bench_tracker.py select` "
@@ -146,6 +164,7 @@ def cmd_prepare(cache: Path, only: str | None = None) -> tuple[Path, list[Module
         if sha256_file(mp) != m["sha256"]:
             print(f"SKIP {m['name']}: the module changed in {m['package']} {pkg.version} (sha256 differs)")
             continue
+        _reuse_survey(cache, set_dir, m["name"])
         rec = build(pkg, mp, set_dir)
         if abs(rec.bpm - m["bpm"]) > 1e-3 or rec.n_beats != m["n_beats"]:
             print(f"WARNING {m['name']}: truth differs from the manifest (bpm {rec.bpm:.3f} vs {m['bpm']}, "
@@ -156,6 +175,19 @@ def cmd_prepare(cache: Path, only: str | None = None) -> tuple[Path, list[Module
             stale.unlink()
             (set_dir / f"{stale.stem}.flac").unlink(missing_ok=True)
     return set_dir, out
+
+
+def _reuse_survey(cache: Path, set_dir: Path, name: str) -> None:
+    """Link a render that ``select`` made into the set (``build`` still checks its hash and version)."""
+    src = cache / "survey"
+    if (set_dir / f"{name}.json").exists() or not (src / f"{name}.json").exists():
+        return
+    set_dir.mkdir(parents=True, exist_ok=True)
+    for ext in ("flac", "json"):
+        try:
+            os.link(src / f"{name}.{ext}", set_dir / f"{name}.{ext}")
+        except OSError:
+            shutil.copy2(src / f"{name}.{ext}", set_dir / f"{name}.{ext}")
 
 
 def _librosa(path: Path) -> tuple[float, np.ndarray]:
@@ -177,7 +209,7 @@ def cmd_run(cache: Path, detectors: list[str], model: str, only: str | None, plo
     results: dict[str, dict[str, dict[str, Any]]] = {d: {} for d in detectors}
     secs = dict.fromkeys(detectors, 0.0)
     print(f"\n{len(recs)} modules, truth in {set_dir} (libopenmpt {library_version()})\n")
-    hdr = f"{'module':40s} {'bpm':>7s} {'b/off':>5s} {'low':>5s} {'down':>5s} {'lag':>4s} |"
+    hdr = f"{'module':40s} {'bpm':>7s} {'b/off':>5s} {'low':>5s} {'down':>5s} {'kick':>4s} {'lag':>4s} |"
     for d in detectors:
         hdr += f" {d:>7s}: {'bpm':>6s} {'beatF':>5s} {'downF':>5s} ph |" if d != "librosa" else \
             f" {d:>7s}: {'bpm':>6s} {'beatF':>5s} |"
@@ -186,7 +218,7 @@ def cmd_run(cache: Path, detectors: list[str], model: str, only: str | None, plo
         truth = json.loads((set_dir / f"{rec.name}.json").read_text())
         audio = set_dir / truth["file"]
         line = (f"{rec.name[:40]:40s} {truth['bpm']:7.2f} {rec.beat_ratio:5.2f} {rec.low_beat_ratio:5.2f} "
-                f"{rec.down_ratio:5.2f} {rec.lag_ms:4.0f} |")
+                f"{rec.down_ratio:5.2f} {rec.kick_share:4.2f} {rec.lag_ms:4.0f} |")
         for d in detectors:
             t0 = time.perf_counter()
             try:
@@ -205,26 +237,28 @@ def cmd_run(cache: Path, detectors: list[str], model: str, only: str | None, plo
             line += f" {'':7s}  {r['bpm']:6.1f}{ok}{r['beat_f']:5.2f}" + (
                 f" {r['downbeat_f']:5.2f} {r['phase']:>2s} |" if d != "librosa" else " |")
         print(line, flush=True)
-    print("\nbpm column: * within 4 %, 2 within 4 % up to an octave (x2, x0.5); ph = beat of the bar the detected "
+    print("\nb/off, low: onset strength at the truth's beats / at the half-beats between them (all bands, <200 Hz); "
+          "down: low-band onset strength at downbeats / other beats; kick: share of beats with a low-band onset; "
+          "lag: ms from the truth's beats to the best-matching onsets (+5..+15 expected)\n"
+          "bpm column: * within 4 %, 2 within 4 % up to an octave (x2, x0.5); ph = beat of the bar the detected "
           "downbeats sit on (1 right, off = not on the beats)")
-    summary = {}
-    for d in detectors:
-        rs = list(results[d].values())
-        if not rs:
-            continue
-        s = {"tracks": len(rs), "errors": sum(1 for r in rs if "error" in r),
-             "beat_f": float(np.mean([r["beat_f"] for r in rs])),
-             "bpm_acc_4pct": float(np.mean([r["bpm_ok"] for r in rs])),
-             "bpm_acc_4pct_octaves": float(np.mean([r["bpm_ok2"] for r in rs])), "seconds": round(secs[d], 1)}
-        if d != "librosa":
-            s["downbeat_f"] = float(np.mean([r["downbeat_f"] for r in rs]))
-            s["bar_phase_error_rate"] = float(np.mean([r["phase"] != "1" for r in rs]))
-            s["bar_phase_off_grid"] = float(np.mean([r["phase"] in ("off", "-") for r in rs]))
-        summary[d] = s
-        extra = (f", downbeat F {s['downbeat_f']:.3f}, bar-phase error rate {s['bar_phase_error_rate']:.3f} "
-                 f"(of which off the beat grid {s['bar_phase_off_grid']:.3f})") if d != "librosa" else ""
-        print(f"{d:8s} {s['tracks']} tracks, {s['errors']} errors: beat F {s['beat_f']:.3f}{extra}, BPM acc (4 %) "
-              f"{s['bpm_acc_4pct']:.3f}, with octaves {s['bpm_acc_4pct_octaves']:.3f}; {s['seconds']:.0f} s")
+    summary: dict[str, dict[str, Any]] = {}
+    groups = {"all": [r.name for r in recs],
+              f"kick on most beats (kick_share >= {DANCE_KICK_SHARE})": [r.name for r in recs
+                                                                         if r.kick_share >= DANCE_KICK_SHARE]}
+    for gname, names in groups.items():
+        print(f"\n{gname}: {len(names)} modules")
+        for d in detectors:
+            rs = [results[d][n] for n in names if n in results[d]]
+            if not rs:
+                continue
+            s = _summarise(rs, d != "librosa", secs[d] if gname == "all" else None)
+            summary[f"{gname} | {d}"] = s
+            extra = (f", downbeat F {s['downbeat_f']:.3f}, bar-phase error rate {s['bar_phase_error_rate']:.3f} "
+                     f"(of which off the beat grid {s['bar_phase_off_grid']:.3f})") if d != "librosa" else ""
+            print(f"  {d:8s} {s['tracks']} tracks, {s['errors']} errors: beat F {s['beat_f']:.3f}{extra}, "
+                  f"BPM acc (4 %) {s['bpm_acc_4pct']:.3f}, with octaves {s['bpm_acc_4pct_octaves']:.3f}"
+                  + (f"; {s['seconds']:.0f} s" if "seconds" in s else ""))
     if json_out:
         json_out.write_text(json.dumps({"summary": summary, "tracks": results}, indent=1))
     if plot:

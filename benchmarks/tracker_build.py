@@ -19,7 +19,7 @@ from tracker_corpus import Package, licence_for, sha256_file
 from tracker_openmpt import Module, library_version
 from tracker_truth import Grid, PulseCheck, audible_span_s, derive_grid, it_highlight, pulse_check, row_times_s
 
-TRUTH_VERSION = 1  # bump when the truth rules change: cached renders are redone
+TRUTH_VERSION = 2  # bump when the truth rules change: cached renders are redone
 SAMPLE_RATE_HZ = 44100
 MAX_RENDER_S = 600.0
 
@@ -64,6 +64,7 @@ class ModuleRecord:
     down_ratio: float
     lag_ms: float
     meter_corr: float
+    kick_share: float
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -105,7 +106,8 @@ def build(pkg: Package, module_path: Path, set_dir: Path, *, force: bool = False
         len(r.audio) / SAMPLE_RATE_HZ, hi - lo, grid.bpm, len(grid.beats_s), len(grid.downbeats_s),
         grid.rows_per_beat, grid.rows_per_bar, hl, tuple(sorted({e.speed for e in r.rows})),
         tuple(sorted({e.tempo for e in r.rows})), grid.steady_frac, grid.irregular_bars, grid.n_bars,
-        grid.bpm_min, grid.bpm_max, pc.beat_ratio, pc.low_beat_ratio, pc.down_ratio, pc.lag_ms, pc.meter_corr)
+        grid.bpm_min, grid.bpm_max, pc.beat_ratio, pc.low_beat_ratio, pc.down_ratio, pc.lag_ms, pc.meter_corr,
+        pc.kick_share)
     set_dir.mkdir(parents=True, exist_ok=True)
     _write_audio(set_dir / f"{name}.flac", r.audio)
     truth = truth_json(rec, grid, pc, f"{name}.flac")

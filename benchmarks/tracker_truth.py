@@ -129,13 +129,16 @@ class PulseCheck:
     beat comb that best matches the onset envelope (a click sits at +5..+15 ms with this
     envelope, so a grid that is right gives about that; a grid half a beat off would not);
     ``meter_corr``: autocorrelation of row-level onset strength at a 4-beat lag minus at a 3-beat
-    lag (>0 for a four-beat bar)."""
+    lag (>0 for a four-beat bar); ``kick_share``: share of beats with a low-band onset at least
+    40 % of the 90th percentile of those at beats (near 1 for a kick on every beat: a proxy for
+    a four-on-the-floor, dance-like groove)."""
 
     beat_ratio: float
     low_beat_ratio: float
     down_ratio: float
     lag_ms: float
     meter_corr: float
+    kick_share: float
 
 
 def _peak_at(env: np.ndarray, times: np.ndarray, fps: float, lo_s: float = -0.012, hi_s: float = 0.035) -> np.ndarray:
@@ -157,11 +160,12 @@ def pulse_check(mono22k: np.ndarray, grid: Grid, row_t: np.ndarray | None = None
     kenv = librosa.onset.onset_strength(S=mel[low], sr=sr, hop_length=hop)
     b = grid.beats_s
     if len(b) < 4:
-        return PulseCheck(0.0, 0.0, 0.0, 0.0, 0.0)
+        return PulseCheck(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     mids = (b[:-1] + b[1:]) / 2
     beat_ratio = float(_peak_at(env, b, fps).mean() / max(_peak_at(env, mids, fps).mean(), 1e-9))
     kb = _peak_at(kenv, b, fps)
     low_ratio = float(kb.mean() / max(_peak_at(kenv, mids, fps).mean(), 1e-9))
+    kick_share = float(np.mean(kb >= 0.4 * np.percentile(kb, 90))) if kb.max() > 0 else 0.0
     is_down = np.isin(b, grid.downbeats_s)
     down_ratio = float(kb[is_down].mean() / max(kb[~is_down].mean(), 1e-9)) if is_down.any() and (~is_down).any() \
         else 0.0
@@ -185,4 +189,4 @@ def pulse_check(mono22k: np.ndarray, grid: Grid, row_t: np.ndarray | None = None
         k4, k3 = 4 * rows_per_beat, 3 * rows_per_beat
         if len(o) > 2 * k4:
             meter = ac(k4) - ac(k3)
-    return PulseCheck(beat_ratio, low_ratio, down_ratio, lag_ms, meter)
+    return PulseCheck(beat_ratio, low_ratio, down_ratio, lag_ms, meter, kick_share)
