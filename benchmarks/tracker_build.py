@@ -160,7 +160,7 @@ def judge(rec: ModuleRecord, seen: list[ModuleRecord]) -> str | None:
         return (f"not 4/4: its own highlight is {rec.rows_per_beat} rows per beat, {rec.rows_per_bar} per bar "
                 f"({rec.rows_per_bar // rec.rows_per_beat} beats)")
     if rec.steady_frac < MIN_STEADY:
-        return (f"no steady tempo: {rec.steady_frac:.0%} of beats within 1.5 % of the median "
+        return (f"no steady tempo: {rec.steady_frac:.1%} of beats within 1.5 % of the median "
                 f"(speeds {list(rec.speeds)}, tempos {list(rec.tempos)}; {rec.bpm_min:.0f}-{rec.bpm_max:.0f} BPM)")
     if rec.irregular_bars > 1:
         return (f"{rec.irregular_bars} of {rec.n_bars} bars are not {rec.rows_per_bar} rows long "
