@@ -1,7 +1,10 @@
 """Scoring an analysis against ground truth (mir_eval), per track and over a set.
 
 Truth files are the synthetic corpus' ``NAME.json`` (see :mod:`djstruct.synth`): ``{"file",
-"bpm", "beats", "downbeats", "sections": [{"start", "end", "label"}], "drops"}``.
+"bpm", "beats", "downbeats", "sections": [{"start", "end", "label"}], "drops"}``. ``sections`` and
+``drops`` may be left out (a beat-only truth, e.g. the tracker-module benchmark): the section
+metrics (boundaries, labels) or ``drop_f`` are then not scored for that track, and the overall
+figures average each metric over the tracks that have it.
 
 Metrics (all in [0, 1]):
 - ``boundary_f05`` / ``boundary_f3`` (and ``_p``/``_r``): mir_eval segment hit rate at +-0.5 s and
@@ -63,13 +66,14 @@ def _label_at(sections: list[tuple[float, float, str]], t: np.ndarray) -> np.nda
 
 
 def score_track(truth: dict[str, Any], est: Analysis) -> dict[str, float]:
-    """All metrics for one track."""
+    """All metrics for one track (without section or drop truth, only those it can score)."""
     import mir_eval
 
-    ref_iv = _intervals(truth["sections"])
+    has_sections = truth.get("sections") is not None
+    ref_iv = _intervals(truth["sections"] if has_sections else [])
     est_iv = _intervals(est.sections)
     m: dict[str, float] = {}
-    if len(ref_iv) and len(est_iv):
+    if has_sections and len(ref_iv) and len(est_iv):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for w, key in ((0.5, "05"), (3.0, "3")):
@@ -77,7 +81,7 @@ def score_track(truth: dict[str, Any], est: Analysis) -> dict[str, float]:
                 m[f"boundary_f{key}"] = float(f)
                 if key == "05":
                     m["boundary_p05"], m["boundary_r05"] = float(p), float(r)
-    else:
+    elif has_sections:
         m.update(boundary_f05=0.0, boundary_p05=0.0, boundary_r05=0.0, boundary_f3=0.0)
 
     ref_beats = np.asarray(truth["beats"], dtype=np.float64)
@@ -92,14 +96,16 @@ def score_track(truth: dict[str, Any], est: Analysis) -> dict[str, float]:
     m["bpm_acc1"] = float(abs(bpm_est - bpm_ref) <= 0.02 * bpm_ref)
     m["bpm_acc2"] = float(any(abs(bpm_est * k - bpm_ref) <= 0.02 * bpm_ref for k in (1.0, 2.0, 0.5)))
 
-    ref_secs = [(s["start"], s["end"], s["label"]) for s in truth["sections"]]
-    est_secs = [(s.start_s, s.end_s, s.label) for s in est.sections]
-    if ref_secs:
-        t = np.arange(ref_secs[0][0], ref_secs[-1][1], 0.1)
-        m["label_acc"] = float(np.mean(_label_at(ref_secs, t) == _label_at(est_secs, t))) if len(t) else 0.0
-    else:
-        m["label_acc"] = 0.0
-    m["drop_f"] = onset_f(truth.get("drops", []), est.drops, 0.5)
+    if has_sections:
+        ref_secs = [(s["start"], s["end"], s["label"]) for s in truth["sections"]]
+        est_secs = [(s.start_s, s.end_s, s.label) for s in est.sections]
+        if ref_secs:
+            t = np.arange(ref_secs[0][0], ref_secs[-1][1], 0.1)
+            m["label_acc"] = float(np.mean(_label_at(ref_secs, t) == _label_at(est_secs, t))) if len(t) else 0.0
+        else:
+            m["label_acc"] = 0.0
+    if has_sections or truth.get("drops") is not None:
+        m["drop_f"] = onset_f(truth.get("drops") or [], est.drops, 0.5)
     return m
 
 
@@ -121,10 +127,15 @@ class EvalReport:
         return [t for t in self.tracks if t.error is not None]
 
     def overall(self) -> dict[str, float]:
-        """Mean of each metric over tracks; a failed track scores 0 on everything."""
+        """Mean of each metric over the tracks whose truth can score it; a failed track scores 0 on
+        everything. A metric no track has (e.g. sections of a beat-only truth) is left out."""
         if not self.tracks:
             return {k: 0.0 for k in METRICS}
-        return {k: float(np.mean([t.metrics.get(k, 0.0) for t in self.tracks])) for k in METRICS}
+        scored = [k for k in METRICS if any(k in t.metrics for t in self.tracks if t.error is None)]
+        if not scored:  # every track failed
+            scored = list(METRICS)
+        return {k: float(np.mean([t.metrics.get(k, 0.0) for t in self.tracks if t.error is not None or k in t.metrics]))
+                for k in scored}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,7 +154,7 @@ def load_truth(path: Path) -> dict[str, Any]:
         truth = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DjstructError(path, f"cannot read ground truth: {e}") from e
-    for key in ("file", "bpm", "beats", "downbeats", "sections"):
+    for key in ("file", "bpm", "beats", "downbeats"):
         if key not in truth:
             raise DjstructError(path, f"ground truth lacks {key!r}")
     return truth

@@ -78,9 +78,10 @@ def eval_cmd(folders, rekordbox_xml, rekordbox_db, crate, store, from_library, l
             if t.error:
                 table.add_row(t.name, *(["-"] * (len(COLUMNS) - 1)), f"[red]{t.error}[/]")
             else:
-                table.add_row(t.name, *(f"{t.metrics[k]:.3f}" for _, k in COLUMNS))
+                table.add_row(t.name, *(f"{t.metrics[k]:.3f}" if k in t.metrics else "-" for _, k in COLUMNS))
         overall = report.overall()
-        table.add_row("[bold]overall[/]", *(f"[bold]{overall[k]:.3f}[/]" for _, k in COLUMNS), end_section=True)
+        table.add_row("[bold]overall[/]", *(f"[bold]{overall[k]:.3f}[/]" if k in overall else "-" for _, k in COLUMNS),
+                      end_section=True)
         out.print(table)
     sys.exit(EXIT_SOME_FAILED if report.failed else EXIT_OK)
 
