@@ -279,8 +279,9 @@ def plan_track(rng: np.random.Generator, genre: str, pool: str, *, short: bool =
             content = buildup(n, "classic" if variant == "pickup" else variant, tr, rng, local, gap)
             spans = [(0, n // 2), (n // 2 + 2, n)] if variant == "fake" else [(0, n)]
             backs = sorted(b for b, w in local if w == "kick_back")
-            for a, b in spans:  # the music opens up; the drums thin out until the kick is back
+            for a, b in spans:  # the music opens up; the drums thin out until the kick is back; louder to the end
                 end = b - (gap / 4 if b == n else 0.0)
+                auto.append(Automation("master", "gain", start + a, start + end, float(rng.uniform(-8, -4)), 0.0))
                 auto.append(Automation("music", "lp", start + a, start + end, float(rng.uniform(350, 900)), 18000.0))
                 back = next((k for k in backs if a < k <= b), b)
                 if back - a >= 2:
@@ -291,15 +292,21 @@ def plan_track(rng: np.random.Generator, genre: str, pool: str, *, short: bool =
         elif label == "intro":
             variant = _choice(rng, VARIANTS["intro"])
             content = intro(n, variant, tr, rng, local)
+            pads = next((b for b, w in local if w == "drums_enter"), 0)
+            if pads:
+                auto.append(Automation("master", "gain", start, start + pads, *(2 * [float(rng.uniform(-10, -6))])))
+            auto.append(Automation("master", "gain", start + pads, start + n, *(2 * [float(rng.uniform(-2.5, 0))])))
             bass_bars = [k for k, (p, _) in enumerate(content) if p.get("bass") == "filtered"]
             if bass_bars:
                 auto.append(Automation("bass", "lp", start + bass_bars[0], start + n, 250.0, 1200.0))
         elif label == "breakdown":
             variant = _choice(rng, VARIANTS["breakdown"])
             content = breakdown(n, variant, tr, rng, local)
+            auto.append(Automation("master", "gain", start, start + n, *(2 * [float(rng.uniform(-8, -4))])))
         else:
             variant = _choice(rng, VARIANTS["outro"]) if i == len(labels) - 1 else "drums"
             content = outro(n, variant, tr, rng, local)
+            auto.append(Automation("master", "gain", start, start + n, *(2 * [float(rng.uniform(-2.5, 0))])))
             if variant == "fade":
                 fade = min(16, n)
                 auto.append(Automation("master", "gain", start + n - fade, start + n, 0.0, -45.0))
@@ -308,7 +315,7 @@ def plan_track(rng: np.random.Generator, genre: str, pool: str, *, short: bool =
         for pos, (parts, extra) in enumerate(content):
             items = tuple(sorted((k, v) for k, v in parts.items() if v))
             bars.append(Bar(start + pos, i, pos, items, **extra))
-        events.extend((start + b, w) for b, w in local)
+        events.extend((start + b, w) for b, w in local if 0 < b < n)  # at a section start it is no event
         start += n
     r = rng.random()
     offset_s = float(rng.uniform(0.2, 2.5)) if r < 0.4 else (float(rng.uniform(0.005, 0.05)) if r < 0.6 else 0.0)
