@@ -52,9 +52,9 @@ def draw_style(rng: np.random.Generator, plan: Plan) -> dict[str, Any]:
         "delay_beats": float(rng.choice([0.75, 0.5, 1.0])), "feedback": float(rng.uniform(0.25, 0.45)),
         "return_db": float(rng.uniform(-6.0, -1.0)), "riser_db": float(rng.uniform(-17.0, -12.0)),
         "master": MasterSettings(
-            glue_threshold_db=float(rng.uniform(-16, -9)), glue_ratio=float(rng.uniform(1.5, 3)),
+            glue_threshold_db=float(rng.uniform(-18, -10)), glue_ratio=float(rng.uniform(2.0, 4.0)),
             target_lufs=float(rng.uniform(-8.0, -6.0)), ceiling_dbfs=float(rng.uniform(-1.0, -0.1)),
-            limiter_release_ms=float(rng.uniform(30, 120)), clip_drive=float(rng.uniform(1.0, 2.5))),
+            limiter_release_ms=float(rng.uniform(20, 80)), clip_drive=float(rng.uniform(1.8, 3.5))),
     }
 
 
