@@ -135,7 +135,8 @@ def glue_gain(p: np.ndarray, s: MasterSettings) -> np.ndarray:
     """Bus-compressor gain per block from the mix's block peaks ``p``: RMS of the peaks over ~10 ms,
     ``glue_ratio`` above a threshold ``glue_threshold_db`` under the loud level, ~5 ms attack
     (the safe smoother) and ~120 ms release (a trailing mean)."""
-    rms = np.sqrt(ndimage.uniform_filter1d(np.square(p), 14, mode="nearest")) + 1e-9
+    mean_sq = ndimage.uniform_filter1d(np.square(p, dtype=np.float64), 14, mode="nearest")
+    rms = np.sqrt(np.maximum(mean_sq, 0.0)) + 1e-9  # a running sum can dip a hair below 0
     thr = float(np.percentile(rms, 95)) * 10 ** (s.glue_threshold_db / 20)
     g = np.maximum(rms / thr, 1.0) ** (1.0 / s.glue_ratio - 1.0)
     g = _safe_smooth(g, 3)

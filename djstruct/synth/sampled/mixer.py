@@ -190,8 +190,11 @@ class Mixer:
             placed.append((int(self.bar_start[bar.index]), key))
         if not placed:
             return None
-        self.used.add(stem)
         loud = float(np.percentile([rms[k] for _, k in placed], 90))
+        if loud < 1e-6:  # a sound that renders (nearly) silent: leave the stem out rather than amplify noise
+            logger.debug("stem %s is silent: left out", stem)
+            return None
+        self.used.add(stem)
         gain = np.float32(10 ** ((STEMS[stem].level_db + self.style["levels"][stem]) / 20) / loud)
         a = placed[0][0]
         b = min(self.n, max(s + chunks[k].shape[1] for s, k in placed))

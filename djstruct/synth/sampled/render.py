@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from djstruct.errors import DjstructError
 from djstruct.synth.sampled import fx
 from djstruct.synth.sampled.genres import genre_for
 from djstruct.synth.sampled.kits import SoundSet, choose_sounds
@@ -180,6 +181,8 @@ def render_plan(plan: Plan, mat: Material, sounds: SoundSet, rng: np.random.Gene
         tail = int(0.4 * SR)
         mix[:, n - tail:] *= np.linspace(1.0, 0.0, tail, dtype=np.float32)[None, :]
         audio, lufs = master(mix, style["master"])
+        if not np.isfinite(lufs) or not np.all(np.isfinite(audio)):
+            raise DjstructError(None, f"sampled track rendered non-finite samples ({plan.genre.name}, {plan.template})")
     finally:
         bank.close()
     return audio, lufs
