@@ -41,7 +41,6 @@ SONIC_DRUMS: dict[str, tuple[str, ...]] = {
     "sweep": ("ambi_swoosh", "perc_swoosh", "vinyl_rewind", "ambi_dark_woosh", "vinyl_backspin"),
     "atmos": ("ambi_drone", "ambi_haunted_hum", "ambi_glass_hum", "ambi_lunar_land", "ambi_sauna",
               "ambi_glass_rub", "vinyl_hiss"),
-    "vox_fx": ("ambi_choir", "glitch_robot1", "glitch_robot2", "mehackit_robot1", "mehackit_robot3"),
 }
 SONIC_LOOPS: tuple[str, ...] = ("loop_amen", "loop_breakbeat")  # one bar each, cut at the downbeat
 SONIC_BASS: tuple[str, ...] = ("bass_hit_c", "bass_hard_c", "bass_thick_c", "bass_voxy_hit_c", "bass_woodsy_c",
@@ -68,11 +67,9 @@ TIMGM_FX: dict[str, tuple[tuple[int, int, int], ...]] = {  # role -> (bank, pres
     "impact": ((0, 116, 36), (0, 47, 38), (0, 55, 48), (0, 118, 36)),
     "sweep": ((0, 119, 60), (0, 122, 60), (0, 125, 60), (0, 121, 72)),
     "atmos": ((0, 99, 48), (0, 122, 48), (0, 94, 48), (0, 91, 48)),
-    "vox_fx": ((0, 52, 60), (0, 53, 60), (0, 54, 60), (0, 85, 60)),
 }
 FREEPATS_FX: dict[str, tuple[str, ...]] = {
     "sweep": ("122_Seashore", "125_Helicopter"), "atmos": ("094_Halo_Pad", "088_New_Age", "122_Seashore"),
-    "vox_fx": ("053_Voice_Oohs", "102_Echo_Voice"),
 }
 FREEPATS_TONAL: dict[str, tuple[str, ...]] = {
     "bass": ("032_Acoustic_Bass", "033_Finger_Bass"), "sub": ("080_Square_Wave",),
@@ -84,7 +81,8 @@ FREEPATS_TONAL: dict[str, tuple[str, ...]] = {
 }
 TONAL_ROLES: tuple[str, ...] = ("bass", "sub", "lead", "keys", "stab", "pluck", "pad")
 DRUM_ROLES: tuple[str, ...] = tuple(GM_DRUMS)
-FX_ROLES: tuple[str, ...] = ("impact", "sweep", "atmos", "vox_fx")
+FX_ROLES: tuple[str, ...] = ("impact", "sweep", "atmos")
+VOCAL_ROLES: frozenset[str] = frozenset({"phrase", "chop", "shout"})
 
 
 @dataclass(frozen=True)
@@ -99,18 +97,21 @@ class SoundSet:
     loops: tuple[Voice, ...]
     speech_voice: str
 
-    def idents(self) -> dict[str, str]:
-        out = {f"drum.{k}": "+".join(v.ident for v in vs) for k, vs in self.drums.items()}
-        out.update({f"tonal.{k}": v.ident for k, v in self.tonal.items()})
-        out.update({f"fx.{k}": v.ident for k, v in self.fx.items()})
-        out.update({f"loop.{i}": v.ident for i, v in enumerate(self.loops)})
-        out["vocal"] = f"espeak-ng:{self.speech_voice}"
+    def idents(self, roles: set[str], loop_index: int = 0) -> dict[str, str]:
+        """The sound behind every role in ``roles`` (the roles a track played), by role; layered drums
+        are joined by ``" | "``."""
+        out = {f"drum.{k}": " | ".join(v.ident for v in vs) for k, vs in self.drums.items() if k in roles}
+        out.update({f"tonal.{k}": v.ident for k, v in self.tonal.items() if k in roles})
+        out.update({f"fx.{k}": v.ident for k, v in self.fx.items() if k in roles})
+        if "loop" in roles and self.loops:
+            out["loop"] = self.loops[loop_index % len(self.loops)].ident
+        if roles & VOCAL_ROLES:
+            out["vocal"] = f"espeak-ng:{self.speech_voice}"
         return out
 
-    def sources(self) -> list[str]:
-        names = {v.source for vs in self.drums.values() for v in vs}
-        names |= {v.source for v in (*self.tonal.values(), *self.fx.values(), *self.loops)}
-        return sorted(names | {"espeak-ng"})
+    def sources(self, roles: set[str]) -> list[str]:
+        """Registry sources of the sounds in :meth:`idents`."""
+        return sorted({part.split(":", 1)[0] for ident in self.idents(roles).values() for part in ident.split(" | ")})
 
 
 def _pick(rng: np.random.Generator, items: tuple[str, ...] | list[str]) -> str:

@@ -83,10 +83,12 @@ class Mixer:
         self.send_rev = np.zeros((2, n // fx.DECIM), dtype=np.float32)
         self.send_dly = np.zeros((2, n // fx.DECIM), dtype=np.float32)
         self.used: set[str] = set()
+        self.roles: set[str] = set()  # every sound role the track played (for the truth's "sounds")
 
     # -- one event ---------------------------------------------------------------------------------
     def _event(self, role: str, midi: int | None, length: float, vel: float) -> np.ndarray:
         s = self.sounds
+        self.roles.add(role)
         hold = int(length * self.spb)
         if role == "loop":
             loop = s.loops[self.style["loop_index"] % len(s.loops)]
@@ -103,7 +105,7 @@ class Mixer:
             return out
         v = s.fx.get(role) or s.tonal[role]
         pitched = v.kind != "sample" or v.root is not None
-        note = midi if role not in ("impact", "sweep", "vox_fx") else v.root
+        note = midi if role not in ("impact", "sweep") else v.root
         return self.bank.play(v, note if pitched else None, hold, vel)
 
     def _vocal(self, role: str, midi: int, hold: int, vel: float) -> np.ndarray:

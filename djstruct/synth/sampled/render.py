@@ -107,6 +107,8 @@ def _effects(plan: Plan, mixer: Mixer, sounds: SoundSet, bank: VoiceBank, rng: n
     n = mix.shape[1]
     level = np.float32(10 ** (style["riser_db"] / 20))
     crash = bank.play(sounds.drums["crash"][0], None, 0, 0.9)
+    if any(s.label == "drop" for s in plan.sections[1:]):
+        mixer.roles.add("crash")
     for i, sec in enumerate(plan.sections):
         start = _samples(plan, 4 * sec.start_bar)
         if sec.label == "buildup":
@@ -122,6 +124,7 @@ def _effects(plan: Plan, mixer: Mixer, sounds: SoundSet, bank: VoiceBank, rng: n
             mix[:, max(0, start - length): start] += rev[:, length - min(length, start):]
             sweep = sounds.fx["sweep"]
             if rng.random() < 0.5:
+                mixer.roles.add("sweep")
                 sw = bank.play(sweep, sweep.root, int(2 * plan.beat_s * SR), 0.8)
                 sw = np.ascontiguousarray(sw[:, ::-1]) * np.float32(0.4)
                 a = max(0, start - sw.shape[1])
@@ -134,8 +137,10 @@ def _effects(plan: Plan, mixer: Mixer, sounds: SoundSet, bank: VoiceBank, rng: n
                 mixer.send(start, x, 0.5, 0.0)
 
 
-def render_plan(plan: Plan, mat: Material, sounds: SoundSet, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """Audio ``(n, 2)`` float32 of a planned track and its integrated loudness (LUFS)."""
+def render_plan(plan: Plan, mat: Material, sounds: SoundSet, rng: np.random.Generator,
+                ) -> tuple[np.ndarray, float, set[str], int]:
+    """Audio ``(n, 2)`` float32 of a planned track, its integrated loudness (LUFS), the sound roles it
+    played and the break loop it used."""
     style = draw_style(rng, plan)
     n = int(round((plan.end_s + plan.tail_s) * SR))
     bank = VoiceBank()
@@ -185,7 +190,7 @@ def render_plan(plan: Plan, mat: Material, sounds: SoundSet, rng: np.random.Gene
             raise DjstructError(None, f"sampled track rendered non-finite samples ({plan.genre.name}, {plan.template})")
     finally:
         bank.close()
-    return audio, lufs
+    return audio, lufs, mixer.roles, style["loop_index"]
 
 
 def render_track(seed: int, index: int, pool: str = "train", *, short: bool = False,
@@ -206,9 +211,9 @@ def render_track(seed: int, index: int, pool: str = "train", *, short: bool = Fa
     plan = plan_track(rng, genre_for(pool, seed, index), pool, short=short)
     mat = draw_material(rng, plan)
     sounds = choose_sounds(np.random.default_rng(sound_ss), pool)
-    audio, lufs = render_plan(plan, mat, sounds, np.random.default_rng(mix_ss))
+    audio, lufs, roles, loop_index = render_plan(plan, mat, sounds, np.random.default_rng(mix_ss))
     truth = plan.truth(audio.shape[0] / SR)
-    truth.update(engine=ENGINE, pool=pool, sources=sounds.sources(), sounds=sounds.idents(),
+    truth.update(engine=ENGINE, pool=pool, sources=sounds.sources(roles), sounds=sounds.idents(roles, loop_index),
                  loudness_lufs=round(lufs, 2))
     logger.debug("rendered sampled %s %d/%d (%s, %.2f BPM, %s, %.1f s) in %.2f s", pool, seed, index,
                  plan.genre.name, plan.bpm, plan.template, truth["duration_s"], time.perf_counter() - t0)
