@@ -21,7 +21,15 @@ from djstruct.errors import DjstructError
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
 @click.option("--variety", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
               help="Share of tracks whose sections vary their sound (layers lost or gained, chords moved).")
-def synth(out_dir: Path, n: int, seed: int, formats: str | None, workers: int, variety: float) -> None:
+@click.option("--engine", type=click.Choice(["synth", "sampled"]), default="synth", show_default=True,
+              help="synth: the numpy synthesiser; sampled: recorded sounds from Debian packages, mixed and "
+                   "mastered (needs sonic-pi-samples, musescore-general-soundfont, timgm6mb-soundfont, freepats, "
+                   "espeak-ng, libfluidsynth3 and pyfluidsynth).")
+@click.option("--pool", type=click.Choice(["train", "heldout"]), default="train", show_default=True,
+              help="--engine sampled: sound pool (heldout: sounds and templates never in the training pool).")
+@click.option("--short", is_flag=True, help="Compact tracks with 8-bar sections (tests, demos).")
+def synth(out_dir: Path, n: int, seed: int, formats: str | None, workers: int, variety: float, engine: str,
+          pool: str, short: bool) -> None:
     """Render N synthetic EDM tracks into OUT_DIR, each beside its NAME.json ground truth."""
     from djstruct.synth import render_corpus
     from djstruct.synth.encode import FORMATS
@@ -36,8 +44,8 @@ def synth(out_dir: Path, n: int, seed: int, formats: str | None, workers: int, v
         with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=True) as bar:
             task = bar.add_task("render", total=n)
-            paths = render_corpus(out_dir, n, seed, formats=fmts, workers=workers, variety=variety,
-                                  progress=lambda *_: bar.advance(task))
+            paths = render_corpus(out_dir, n, seed, formats=fmts, workers=workers, variety=variety, engine=engine,
+                                  pool=pool, short=short, progress=lambda *_: bar.advance(task))
     except DjstructError as e:
         fail(str(e))
     out.print(f"wrote {len(paths)} tracks with ground truth to {out_dir}")

@@ -41,18 +41,29 @@ from djstruct.errors import DjstructError
               help="--synthetic: start from this model's weights (a name from `djstruct models list` or a .pt file).")
 @click.option("--variety", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
               help="--synthetic: share of tracks whose sections vary their sound (see `djstruct synth`).")
+@click.option("--engine", type=click.Choice(["synth", "sampled", "mixed"]), default="synth", show_default=True,
+              help="--synthetic: renderer of the corpus (mixed: --synth-share from synth, the rest sampled).")
+@click.option("--pool", type=click.Choice(["train", "heldout"]), default="train", show_default=True,
+              help="--synthetic: sound pool of the sampled engine (heldout is refused: it is for validation).")
+@click.option("--synth-share", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+              help="--engine mixed: share of tracks rendered by the synth engine.")
+@click.option("--short", is_flag=True, help="--synthetic: compact tracks with 8-bar sections (smoke tests).")
+@click.option("--val-heldout", type=click.IntRange(0, 100000), default=0, show_default=True,
+              help="--synthetic: validate on N sampled heldout-pool tracks (corpus seed + 1) instead of a split.")
 def train(folders: tuple[Path, ...], from_library: bool, rekordbox_xml: Path | None, rekordbox_db: str | None,
           crate: str | None, name: str | None, base: str, from_scratch: bool, n_tracks: int | None, epochs: int,
           seed: int, out_path: Path | None, resume: bool, cache_dir: Path | None, batch_size: int, lr: float,
-          threads: int, max_minutes: float | None, init_model: str | None, variety: float) -> None:
+          threads: int, max_minutes: float | None, init_model: str | None, variety: float, engine: str, pool: str,
+          synth_share: float, short: bool, val_heldout: int) -> None:
     """Train the structure model on N synthetic tracks (features cached, so a second run renders
     nothing), or with --from-library fine-tune it to the cues the DJ placed. Never writes to the
     library."""
     if from_library:
         from djstruct.cli.train_library import run_library_training
 
-        if init_model is not None or variety:
-            fail("--init and --variety are for --synthetic; with --from-library, --base picks the start", 2)
+        if init_model is not None or variety or engine != "synth" or val_heldout or short:
+            fail("--init, --variety, --engine, --short and --val-heldout are for --synthetic; with --from-library, "
+                 "--base picks the start", 2)
             return
         run_library_training(folders, rekordbox_xml, rekordbox_db, crate, name or "personal", base, from_scratch,
                              epochs, seed, resume, cache_dir, batch_size, threads, max_minutes)
@@ -68,7 +79,8 @@ def train(folders: tuple[Path, ...], from_library: bool, rekordbox_xml: Path | N
     from djstruct.train.loop import train as run_training
 
     cfg = TrainConfig(n_tracks=n_tracks, seed=seed, epochs=epochs, batch_size=batch_size, lr=lr,
-                      threads=threads, max_minutes=max_minutes, variety=variety, init=init_model)
+                      threads=threads, max_minutes=max_minutes, variety=variety, init=init_model, engine=engine,
+                      pool=pool, synth_share=synth_share, val_heldout=val_heldout, short=short)
     target = out_path or models_dir() / f"synthetic-{seed}.pt"
     try:
         res = run_training(cfg, target, cache_dir, resume=resume, console=err)

@@ -4,6 +4,8 @@ Track ``index`` of corpus ``seed`` is named ``synth-{seed}-{index:03d}-{genre}``
 ``formats[index % len(formats)]`` (all of :data:`djstruct.synth.encode.FORMATS` by default), so
 a corpus of nine or more tracks covers every format and, with five genres, every pairing over 45.
 The JSON is written after the audio (atomically), so a JSON file means a complete track.
+``engine="sampled"`` renders with :mod:`djstruct.synth.sampled` from sound pool ``pool`` instead
+(names ``sampled-{pool}-{seed}-{index:03d}-{genre}``).
 """
 
 from __future__ import annotations
@@ -28,8 +30,15 @@ logger = logging.getLogger(__name__)
 ProgressFn = Callable[[int, int, Path], Any]
 
 
-def track_name(seed: int, index: int) -> str:
-    """File stem of a corpus track, e.g. ``synth-7-003-dubstep``."""
+ENGINES: tuple[str, ...] = ("synth", "sampled")
+
+
+def track_name(seed: int, index: int, engine: str = "synth", pool: str = "train") -> str:
+    """File stem of a corpus track, e.g. ``synth-7-003-dubstep`` or ``sampled-heldout-7-003-ukg``."""
+    if engine == "sampled":
+        from djstruct.synth.sampled import track_name as sampled_name
+
+        return sampled_name(seed, index, pool)
     return f"synth-{seed}-{index:03d}-{genre_for(seed, index)}"
 
 
@@ -63,12 +72,17 @@ def _truth_json(truth: dict[str, Any]) -> str:
 
 
 def write_track(out_dir: str | Path, seed: int, index: int, fmt: str, ext: str, short: bool = False,
-                variety: float = 0.0) -> Path:
+                variety: float = 0.0, engine: str = "synth", pool: str = "train") -> Path:
     """Render, encode and describe one track; returns its JSON path. Runs in worker processes."""
     t0 = time.perf_counter()
     out = Path(out_dir)
-    name = track_name(seed, index)
-    audio, truth = render_track(seed, index, short=short, variety=variety)
+    name = track_name(seed, index, engine, pool)
+    if engine == "sampled":
+        from djstruct.synth.sampled import render_track as render_sampled
+
+        audio, truth = render_sampled(seed, index, pool, short=short)
+    else:
+        audio, truth = render_track(seed, index, short=short, variety=variety)
     t1 = time.perf_counter()
     audio_path = _write_audio(audio, out / f"{name}.{ext.lstrip('.')}", fmt)
     json_path = out / f"{name}.json"
@@ -78,11 +92,11 @@ def write_track(out_dir: str | Path, seed: int, index: int, fmt: str, ext: str, 
     return json_path
 
 
-def _job(args: tuple[str, int, int, str, str, bool, float]) -> tuple[int, str | None, str | None]:
+def _job(args: tuple[str, int, int, str, str, bool, float, str, str]) -> tuple[int, str | None, str | None]:
     """Pool entry point: ``(index, json path, None)`` or ``(index, None, reason)``; never raises."""
-    out_dir, seed, index, fmt, ext, short, variety = args
+    out_dir, seed, index, fmt, ext, short, variety, engine, pool = args
     try:
-        return index, str(write_track(out_dir, seed, index, fmt, ext, short, variety)), None
+        return index, str(write_track(out_dir, seed, index, fmt, ext, short, variety, engine, pool)), None
     except DjstructError as e:
         return index, None, e.reason
     except Exception as e:  # a batch never dies on one track: report it with the others
@@ -92,7 +106,7 @@ def _job(args: tuple[str, int, int, str, str, bool, float]) -> tuple[int, str | 
 
 def render_corpus(out_dir: Path, n: int, seed: int, formats: Sequence[str] | None = None,
                   workers: int = 1, progress: ProgressFn | None = None, *, short: bool = False,
-                  variety: float = 0.0) -> list[Path]:
+                  variety: float = 0.0, engine: str = "synth", pool: str = "train") -> list[Path]:
     """Render ``n`` tracks of corpus ``seed`` into ``out_dir`` and return their JSON paths (by index).
 
     ``formats`` are cycled through by track index (``None``: every format the encoder knows);
@@ -100,10 +114,21 @@ def render_corpus(out_dir: Path, n: int, seed: int, formats: Sequence[str] | Non
     called in this process after each track. Tracks that fail are logged and skipped; if any
     failed, :class:`EncodeError` lists them once all the others are written. ``short=True``
     renders compact test tracks and ``variety`` varies the sections' sound (see
-    :func:`~djstruct.synth.render.render_track`).
+    :func:`~djstruct.synth.render.render_track`). ``engine="sampled"`` renders from recorded sounds
+    of sound pool ``pool`` (``variety`` is then not allowed); a missing Debian sound package is
+    reported before anything is written.
     """
     if n < 0:
         raise ConfigError(None, f"number of tracks must be >= 0, got {n}")
+    if engine not in ENGINES:
+        raise ConfigError(None, f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    if engine == "sampled":
+        if variety:
+            raise ConfigError(None, "--variety applies to the synth engine only")
+        from djstruct.synth.sampled.registry import check_pool, require
+
+        check_pool(pool)
+        require(pool)
     known, _ = _encoders()
     fmts = list(known) if formats is None else list(formats)
     if not fmts:
@@ -113,7 +138,7 @@ def render_corpus(out_dir: Path, n: int, seed: int, formats: Sequence[str] | Non
         raise ConfigError(None, f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(known)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(str(out_dir), seed, i, fmts[i % len(fmts)], known[fmts[i % len(fmts)]], short, variety)
+    jobs = [(str(out_dir), seed, i, fmts[i % len(fmts)], known[fmts[i % len(fmts)]], short, variety, engine, pool)
             for i in range(n)]
 
     done: dict[int, Path] = {}
@@ -122,8 +147,8 @@ def render_corpus(out_dir: Path, n: int, seed: int, formats: Sequence[str] | Non
     def collect(res: tuple[int, str | None, str | None]) -> None:
         index, path, reason = res
         if path is None:
-            logger.error("%s: %s", track_name(seed, index), reason)
-            failed.append(f"{track_name(seed, index)} ({reason})")
+            logger.error("%s: %s", track_name(seed, index, engine, pool), reason)
+            failed.append(f"{track_name(seed, index, engine, pool)} ({reason})")
         else:
             done[index] = Path(path)
         if progress is not None:

@@ -4,7 +4,11 @@ Each track ``(seed, index)`` is rendered once with :func:`djstruct.synth.render_
 downmixed, resampled to 22050 Hz (soxr) and turned into the model frontend's log-mel; the result is
 cached as ``synth-{seed}-{index:03d}-{frontend_id}.npz`` under the cache dir (default
 ``platformdirs.user_cache_dir("djstruct")/features``, overridable with ``DJSTRUCT_CACHE_DIR`` or
-``--cache``). A second run loads the npz and renders nothing.
+``--cache``). A second run loads the npz and renders nothing. ``engine="sampled"`` renders with
+:mod:`djstruct.synth.sampled` from sound pool ``pool`` and caches as
+``sampled-{pool}-{seed}-{index:03d}-{frontend_id}.npz``, so the engines' (and pools') caches never
+mix; ``engine="mixed"`` takes a share ``synth_share`` of the corpus from the synth engine and the
+rest from the sampled one (:func:`engine_for`).
 
 npz contents: ``mel`` (T, 80) float16 dB at 43.07 fps; ``energy`` (T, 3) float16 in [0, 1];
 ``truth`` the ground-truth JSON (str). Frame targets are built from the truth at load time, after the
@@ -47,22 +51,53 @@ class CachedTrack:
         return int(self.mel.shape[0])
 
 
-def cache_path(cache_dir: Path, seed: int, index: int) -> Path:
-    return Path(cache_dir) / f"synth-{seed}-{index:03d}-{fe.frontend_id()}.npz"
+ENGINES: tuple[str, ...] = ("synth", "sampled", "mixed")
 
 
-def prepare_track(seed: int, index: int, cache_dir: Path, *, short: bool = False, variety: float = 0.0) -> Path:
-    """Render, featurise and cache track ``(seed, index)`` (of ``variety``) unless cached; returns the npz path."""
-    path = cache_path(cache_dir, seed, index)
+def cache_path(cache_dir: Path, seed: int, index: int, engine: str = "synth", pool: str = "train") -> Path:
+    """Feature cache file of one track; the synth engine keeps its historical names."""
+    if engine == "synth":
+        return Path(cache_dir) / f"synth-{seed}-{index:03d}-{fe.frontend_id()}.npz"
+    if engine != "sampled":
+        raise ValueError(f"cache_path needs a concrete engine, not {engine!r}")
+    return Path(cache_dir) / f"sampled-{pool}-{seed}-{index:03d}-{fe.frontend_id()}.npz"
+
+
+def engine_for(engine: str, index: int, synth_share: float = 0.5) -> str:
+    """The engine that renders track ``index``: ``engine`` itself, or for ``"mixed"`` the synth engine
+    for an evenly spread share ``synth_share`` of the indices and the sampled engine for the rest."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    if engine != "mixed":
+        return engine
+    return "synth" if int((index + 1) * synth_share) > int(index * synth_share) else "sampled"
+
+
+def prepare_track(seed: int, index: int, cache_dir: Path, *, short: bool = False, variety: float = 0.0,
+                  engine: str = "synth", pool: str = "train") -> Path:
+    """Render, featurise and cache track ``(seed, index)`` unless cached; returns the npz path.
+
+    ``variety`` applies to the synth engine; ``pool`` to the sampled engine (``engine`` must be
+    ``"synth"`` or ``"sampled"`` here: :func:`build_corpus` resolves ``"mixed"``)."""
+    path = cache_path(cache_dir, seed, index, engine, pool)
     if short:
         path = path.with_name(path.stem + "-short.npz")
-    if variety > 0:
+    if variety > 0 and engine == "synth":
         path = path.with_name(path.stem + f"-v{variety:g}.npz")
     if path.is_file():
         return path
-    from djstruct.synth import SR, render_track, track_name
+    if engine == "sampled":
+        from djstruct.synth.sampled import render_track as render_sampled
+        from djstruct.synth.sampled import track_name as sampled_name
+        from djstruct.synth.sampled.render import SR
 
-    audio, truth = render_track(seed, index, short=short, variety=variety)
+        audio, truth = render_sampled(seed, index, pool, short=short)
+        truth = {"name": sampled_name(seed, index, pool), **truth}
+    else:
+        from djstruct.synth import SR, render_track, track_name
+
+        audio, truth = render_track(seed, index, short=short, variety=variety)
+        truth = {"name": track_name(seed, index), **truth}
     mono = to_analysis_rate(audio, SR)
     mel = fe.log_mel(mono).numpy()
     energy = fe.band_energy_from_mel(mel)
@@ -71,7 +106,7 @@ def prepare_track(seed: int, index: int, cache_dir: Path, *, short: bool = False
     def fill(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
             np.savez(fh, mel=mel.astype(np.float16), energy=energy.astype(np.float16),
-                     truth=np.array(json.dumps({"name": track_name(seed, index), **truth})))
+                     truth=np.array(json.dumps(truth)))
 
     atomic_write(path, fill, error=DjstructError)
     return path
@@ -84,11 +119,14 @@ def load_track(path: Path) -> CachedTrack:
 
 
 def build_corpus(n: int, seed: int, cache_dir: Path, *, short: bool = False, variety: float = 0.0,
-                 progress: Callable[[int, int], Any] | None = None) -> list[Path]:
-    """Cache tracks ``0..n-1`` of corpus ``seed``; returns their npz paths in index order."""
+                 progress: Callable[[int, int], Any] | None = None, engine: str = "synth", pool: str = "train",
+                 synth_share: float = 0.5) -> list[Path]:
+    """Cache tracks ``0..n-1`` of corpus ``seed`` (``engine`` synth, sampled or mixed, see
+    :func:`engine_for`); returns their npz paths in index order."""
     paths = []
     for i in range(n):
-        paths.append(prepare_track(seed, i, cache_dir, short=short, variety=variety))
+        paths.append(prepare_track(seed, i, cache_dir, short=short, variety=variety,
+                                   engine=engine_for(engine, i, synth_share), pool=pool))
         if progress is not None:
             progress(i + 1, n)
     return paths

@@ -54,6 +54,10 @@ class TrainConfig:
     short: bool = False  # compact tracks (tests)
     variety: float = 0.0  # share of corpus tracks whose sections vary their sound (synth.plan_arrangement)
     init: str | None = None  # start from this model's weights and config (registry name or .pt path)
+    engine: str = "synth"  # "synth", "sampled" or "mixed" (dataset.engine_for)
+    pool: str = "train"  # sound pool of the sampled engine; "heldout" is for validation only
+    synth_share: float = 0.5  # engine="mixed": share of tracks from the synth engine
+    val_heldout: int = 0  # > 0: validate on this many sampled heldout-pool tracks (corpus seed + 1)
     augment: ds.AugmentConfig = field(default_factory=ds.AugmentConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
 
@@ -103,8 +107,18 @@ def train(cfg: TrainConfig, out: Path, cache_dir: Path | None = None, *, resume:
     """Train a model on ``cfg.n_tracks`` synthetic tracks of corpus ``cfg.seed``; see the module doc."""
     if cfg.seed in EVAL_SEEDS:
         raise ConfigError(None, f"seed {cfg.seed} is an evaluation seed ({sorted(EVAL_SEEDS)}); pick another")
+    if cfg.val_heldout > 0 and cfg.seed + 1 in EVAL_SEEDS:
+        raise ConfigError(None, f"seed {cfg.seed}: its heldout validation corpus (seed {cfg.seed + 1}) is an "
+                                f"evaluation seed ({sorted(EVAL_SEEDS)}); pick another")
     if cfg.n_tracks < 2:
         raise ConfigError(None, "need at least 2 synthetic tracks (one for validation)")
+    if cfg.engine not in ds.ENGINES:
+        raise ConfigError(None, f"unknown engine {cfg.engine!r}; choose from {', '.join(ds.ENGINES)}")
+    if cfg.pool != "train":
+        raise ConfigError(None, f"pool {cfg.pool!r} is the leave-sources-out validation pool: never train on it "
+                                "(use --val-heldout N to validate on it)")
+    if not 0.0 <= cfg.synth_share <= 1.0:
+        raise ConfigError(None, f"synth share must be in [0, 1], got {cfg.synth_share}")
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     t_start = time.perf_counter()
@@ -127,10 +141,17 @@ def train(cfg: TrainConfig, out: Path, cache_dir: Path | None = None, *, resume:
     with progress:
         task = progress.add_task("features", total=cfg.n_tracks)
         paths = ds.build_corpus(cfg.n_tracks, cfg.seed, cache_dir, short=cfg.short, variety=cfg.variety,
-                                progress=lambda i, n: progress.update(task, completed=i))
+                                progress=lambda i, n: progress.update(task, completed=i), engine=cfg.engine,
+                                pool=cfg.pool, synth_share=cfg.synth_share)
         tracks = [ds.load_track(p) for p in paths]
-        tr_idx, va_idx = ds.split_indices(len(tracks), cfg.val_fraction)
-        train_set, val_set = [tracks[i] for i in tr_idx], [tracks[i] for i in va_idx]
+        if cfg.val_heldout > 0:  # validation from sounds and templates the training data never had
+            progress.update(task, description="heldout features", completed=0, total=cfg.val_heldout)
+            val_paths = ds.build_corpus(cfg.val_heldout, cfg.seed + 1, cache_dir, short=cfg.short, engine="sampled",
+                                        pool="heldout", progress=lambda i, n: progress.update(task, completed=i))
+            train_set, val_set = tracks, [ds.load_track(p) for p in val_paths]
+        else:
+            tr_idx, va_idx = ds.split_indices(len(tracks), cfg.val_fraction)
+            train_set, val_set = [tracks[i] for i in tr_idx], [tracks[i] for i in va_idx]
 
         torch.manual_seed(cfg.seed)
         model = StructureModel(cfg.model)
