@@ -10,7 +10,11 @@ from pathlib import Path
 
 
 class DjstructError(Exception):
-    """Root of all djstruct errors."""
+    """Root of all djstruct errors. ``exit_code`` is what the command line exits with when one
+    ends a command: 1 (something failed) unless a subclass says 2 (usage or configuration) or 3
+    (another run holds the lock)."""
+
+    exit_code = 1
 
     def __init__(self, path: str | Path | None, reason: str) -> None:
         self.path = None if path is None else Path(path)
@@ -48,13 +52,17 @@ class TagError(LibraryError):
 class ConfigError(DjstructError):
     """Bad configuration or command-line usage."""
 
+    exit_code = 2
+
 
 class DetectorError(DjstructError):
     """A detector could not be built or failed on an input."""
 
 
 class ModelError(DjstructError):
-    """A model checkpoint is missing, corrupt or does not match."""
+    """A model checkpoint is missing, corrupt or does not match (a configuration problem)."""
+
+    exit_code = 2
 
 
 class StoreError(DjstructError):
@@ -63,6 +71,8 @@ class StoreError(DjstructError):
 
 class LockError(DjstructError):
     """Another djstruct run holds the lock."""
+
+    exit_code = 3
 
 
 class WritebackError(DjstructError):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 import numpy as np
 from rich.table import Table
 
-from djstruct.cli.common import EXIT_OK, EXIT_SOME_FAILED, detector_choice, err, fail, fmt_time, model_option, out
+from djstruct.cli.common import Report, call, detector_choice, err, fmt_time, model_option, out
 from djstruct.errors import DjstructError
 from djstruct.types import Analysis
 
@@ -31,29 +30,24 @@ def analyze(files: tuple[Path, ...], as_json: bool, detector_name: str | None, m
     """Analyse audio FILES: tempo, beats, downbeats, sections, drops and energy."""
     from djstruct.detect.base import analyze_file, get_detector
 
-    try:
-        name, options = detector_choice(detector_name, model_name)
-        detector = get_detector(name, **options)
-    except DjstructError as e:
-        fail(str(e))
-    failed = 0
+    name, options = detector_choice(detector_name, model_name)
+    detector = call(get_detector, name, **options)
+    report = Report()
     for path in files:
         try:
             result = analyze_file(path, detector, max_duration_s=max_duration)
         except DjstructError as e:
-            failed += 1
+            report.failed(str(e), show=not as_json)
             if as_json:
                 print(json.dumps({"path": str(path), "error": str(e)}), flush=True)
-            else:
-                err.print(f"failed: {e}", markup=False)
             continue
         if as_json:
             print(json.dumps(result.to_dict(), ensure_ascii=False), flush=True)
         else:
             render_summary(result)
         if plot_path is not None and not _plot(result, path, plot_path, len(files) > 1):
-            failed += 1
-    sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+            report.add_failures(1)
+    report.exit()
 
 
 def render_summary(a: Analysis) -> None:

@@ -57,13 +57,23 @@ def fmt_time(seconds: float) -> str:
     return f"{int(m)}:{s:06.3f}"
 
 
+STORE_HELP = ("The analysis store: where djstruct keeps what it found in each track and the journal of what it "
+              "wrote, so undo works (default: ~/.local/share/djstruct/store.sqlite on Linux, or $DJSTRUCT_STORE).")
+
+
 def library_options(f):  # type: ignore[no-untyped-def]
-    """The one command-line shape of every command that takes a library:
+    """The one command-line shape of every command that takes a library and the store:
     ``[FOLDER...] [--rekordbox-xml FILE] [--rekordbox-db [PATH]] [--crate NAME] [--store PATH]``."""
     import click
 
-    f = click.option("--store", "store", type=click.Path(path_type=Path), default=None,
-                     help="Analysis store (default: the user data dir, or $DJSTRUCT_STORE).")(f)
+    f = click.option("--store", "store", type=click.Path(path_type=Path), default=None, help=STORE_HELP)(f)
+    return source_options(f)
+
+
+def source_options(f):  # type: ignore[no-untyped-def]
+    """The library options without ``--store`` (for commands that never touch the store)."""
+    import click
+
     f = click.option("--crate", default=None, help="Only this Serato crate / Rekordbox playlist.")(f)
     f = click.option("--rekordbox-db", "rekordbox_db", is_flag=False, flag_value="", default=None,
                      metavar="[PATH]", help="A Rekordbox 6/7 master.db (default location when no PATH).")(f)
@@ -75,28 +85,47 @@ def library_options(f):  # type: ignore[no-untyped-def]
 
 def make_sources(folders, rekordbox_xml, rekordbox_db, crate):  # type: ignore[no-untyped-def]
     """LibrarySources from the shared options; usage errors end the command with exit code 2."""
-    from djstruct.errors import DjstructError
     from djstruct.library import sources_from_options
 
-    try:
-        return sources_from_options(folders, rekordbox_xml, rekordbox_db, crate)
-    except DjstructError as e:
-        fail(str(e), EXIT_USAGE)
+    return call(sources_from_options, folders, rekordbox_xml, rekordbox_db, crate)
 
 
 def call(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    """Run a library call; its errors end the command with one line and the matching exit code
-    (3 locked, 2 usage/configuration, 1 anything else djstruct reports)."""
-    from djstruct.errors import ConfigError, DjstructError, LockError
+    """Run a library call; a djstruct error ends the command with one line and the error's
+    ``exit_code`` (3 locked, 2 usage/configuration/model, 1 anything else). The one mapping."""
+    from djstruct.errors import DjstructError
 
     try:
         return fn(*args, **kwargs)
-    except LockError as e:
-        fail(str(e), EXIT_LOCKED)
-    except ConfigError as e:
-        fail(str(e), EXIT_USAGE)
     except DjstructError as e:
-        fail(str(e), EXIT_SOME_FAILED)
+        fail(str(e), e.exit_code)
+
+
+class Report:
+    """What a command did, and so its exit code (as black's ``Report``): 0 when nothing failed,
+    1 when a track or a library entry failed. Usage errors never get this far (:func:`fail`)."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.failures: list[str] = []
+
+    def ok(self, n: int = 1) -> None:
+        self.done += n
+
+    def failed(self, message: str, *, show: bool = True, prefix: str = "failed") -> None:
+        self.failures.append(message)
+        if show:
+            err.print(f"{prefix}: {message}", markup=False, highlight=False)
+
+    def add_failures(self, n: int) -> None:
+        self.failures += [""] * n
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_SOME_FAILED if self.failures else EXIT_OK
+
+    def exit(self) -> None:
+        sys.exit(self.exit_code)
 
 
 def model_option(f):  # type: ignore[no-untyped-def]

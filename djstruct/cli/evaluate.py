@@ -13,6 +13,7 @@ from djstruct.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     EXIT_USAGE,
+    call,
     detector_choice,
     err,
     fail,
@@ -21,7 +22,6 @@ from djstruct.cli.common import (
     model_option,
     out,
 )
-from djstruct.errors import DjstructError
 
 COLUMNS = [
     ("bound F.5", "boundary_f05"), ("bound F3", "boundary_f3"), ("beat F", "beat_f"),
@@ -54,19 +54,16 @@ def eval_cmd(folders, rekordbox_xml, rekordbox_db, crate, store, from_library, l
     from djstruct.detect.base import analyze_file, get_detector
     from djstruct.evaluate import evaluate_dir
 
-    try:
-        name, options = detector_choice(detector_name, model_name)
-        detector = get_detector(name, **options)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=err, transient=True, disable=as_json) as bar:
-            task = bar.add_task("evaluating", total=None)
+    name, options = detector_choice(detector_name, model_name)
+    detector = call(get_detector, name, **options)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, transient=True, disable=as_json) as bar:
+        task = bar.add_task("evaluating", total=None)
 
-            def tick(done: int, total: int, name: str) -> None:
-                bar.update(task, completed=done, total=total, description=name)
+        def tick(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=name)
 
-            report = evaluate_dir(truth_dir, lambda p: analyze_file(p, detector), detector.name, tick)
-    except DjstructError as e:
-        fail(str(e))
+        report = call(evaluate_dir, truth_dir, lambda p: analyze_file(p, detector), detector.name, tick)
     if as_json:
         print(json.dumps(report.to_dict(), indent=1))
     else:
@@ -90,10 +87,7 @@ def _from_library(folders, rekordbox_xml, rekordbox_db, crate, store, layout, as
     from djstruct.train.agreement import library_agreement
 
     sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
-    try:
-        ag = library_agreement(sources, store, layout)
-    except DjstructError as e:
-        fail(str(e))
+    ag = call(library_agreement, sources, store, layout)
     if as_json:
         print(json.dumps({"groups": ag.groups, "tracks": ag.tracks}, indent=1))
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -10,8 +11,9 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from djstruct.cli.common import EXIT_OK, EXIT_USAGE, err, fail, fmt_time, library_options, make_sources, out
-from djstruct.errors import DjstructError
+from djstruct.cli.common import EXIT_OK, EXIT_USAGE, call, err, fail, fmt_time, library_options, make_sources, out
+from djstruct.errors import ConfigError
+from djstruct.safe_write import atomic_write_text
 
 
 @click.group("labels")
@@ -23,30 +25,25 @@ def labels() -> None:
 @library_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per suspected label per line.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
-              help="Also write the issues as CSV (default: labels-check.csv in the current folder).")
+              help="Also write the issues to this CSV file.")
 @click.option("--tolerance", type=float, default=0.05, show_default=True, help="Off-grid tolerance in seconds.")
 def check(folders, rekordbox_xml, rekordbox_db, crate, store, as_json, csv_path, tolerance) -> None:  # type: ignore[no-untyped-def]
     """Harvest cues, tier tracks, and rank likely label errors (confident learning)."""
     from djstruct.train.check import check_library
 
     sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
-    try:
-        result = check_library(sources, store, tolerance_s=tolerance)
-    except DjstructError as e:
-        fail(str(e))
+    result = call(check_library, sources, store, tolerance_s=tolerance)
     rows = [i.to_dict() for i in sorted(result.issues, key=lambda i: -i.score)]
-    target = csv_path or Path("labels-check.csv")
-    with target.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=["path", "cue_time", "issue", "suggested_time", "score"])
-        w.writeheader()
-        w.writerows(rows)
+    if csv_path is not None:
+        _write_csv(csv_path, rows)
     if as_json:
         for r in rows:
             print(json.dumps(r, ensure_ascii=False))
         sys.exit(EXIT_OK)
     tiers = result.tier_counts()
     out.print(f"{len(result.checks)} tracks with cues and a grid (T1 {tiers[1]}, T2 {tiers[2]}, T3 {tiers[3]}); "
-              f"{len(result.skipped)} skipped; {len(rows)} suspected label errors (CSV: {target})")
+              f"{len(result.skipped)} skipped; {len(rows)} suspected label errors"
+              + (f" (CSV: {csv_path})" if csv_path else ""))
     table = Table(header_style="bold")
     for col in ("track", "cue", "issue", "suggested", "score"):
         table.add_column(col)
@@ -59,6 +56,14 @@ def check(folders, rekordbox_xml, rekordbox_db, crate, store, as_json, csv_path,
         reasons[s.reason] = reasons.get(s.reason, 0) + 1
     for reason, n in sorted(reasons.items(), key=lambda x: -x[1]):
         err.print(f"skipped {n} tracks: {reason}", markup=False, highlight=False)
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:  # type: ignore[type-arg]
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=["path", "cue_time", "issue", "suggested_time", "score"])
+    w.writeheader()
+    w.writerows(rows)
+    call(atomic_write_text, path, buf.getvalue(), error=ConfigError)
 
 
 @labels.command("review")

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 from rich.table import Table
 
-from djstruct.cli.common import EXIT_OK, EXIT_SOME_FAILED, err, fmt_time, library_options, make_sources, out
+from djstruct.cli.common import Report, fmt_time, make_sources, out, source_options
 from djstruct.errors import LibraryError
 
 
 @click.command("library")
-@library_options
+@source_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per track and line.")
-def library(folders, rekordbox_xml, rekordbox_db, crate, store, as_json) -> None:  # type: ignore[no-untyped-def]
+def library(folders, rekordbox_xml, rekordbox_db, crate, as_json) -> None:  # type: ignore[no-untyped-def]
     """List the tracks of a library with their grid, cues and phrases. Reads only."""
     from djstruct.library import iter_tracks
 
-    errors = 0
+    report = Report()
     table = Table(header_style="bold")
     for col in ("track", "exists", "length", "BPM", "grid", "hot", "memory", "phrases"):
         table.add_column(col, justify="left" if col == "track" else "right")
@@ -27,8 +26,7 @@ def library(folders, rekordbox_xml, rekordbox_db, crate, store, as_json) -> None
         try:
             for t in iter_tracks(src):
                 if isinstance(t, LibraryError):
-                    errors += 1
-                    err.print(f"library: {t}", markup=False, highlight=False)
+                    report.failed(str(t), prefix="library")
                     continue
                 if as_json:
                     print(json.dumps(t.to_dict(), ensure_ascii=False), flush=True)
@@ -42,8 +40,7 @@ def library(folders, rekordbox_xml, rekordbox_db, crate, store, as_json) -> None
                     str(hot), str(len(t.cues) - hot), "-" if t.phrases is None else str(len(t.phrases)),
                 )
         except LibraryError as e:
-            errors += 1
-            err.print(f"library: {e}", markup=False, highlight=False)
+            report.failed(str(e), prefix="library")
     if not as_json:
         out.print(table)
-    sys.exit(EXIT_SOME_FAILED if errors else EXIT_OK)
+    report.exit()

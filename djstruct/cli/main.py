@@ -52,10 +52,12 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, verbose: int) -> None:
     """djstruct: find the structure of DJ tracks and write it back as cue points."""
-    from djstruct.cli.common import setup_logging
+    from djstruct.cli.common import call, setup_logging
+    from djstruct.config import load_option_defaults
 
     setup_logging(verbose)
     ctx.ensure_object(dict)
+    ctx.default_map = call(load_option_defaults)  # defaults < config file < command line
 
 
 def main() -> None:

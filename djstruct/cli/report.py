@@ -3,15 +3,14 @@ writeback."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from djstruct.cli.common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, err, fail, library_options, make_sources, out
-from djstruct.errors import ConfigError, DjstructError
+from djstruct.cli.common import Report, err, fail, library_options, make_sources, out
+from djstruct.errors import DjstructError
 
 _STAGES = {"reading": "reading the store", "pages": "drawing tracks"}
 
@@ -44,15 +43,14 @@ def report(folders, rekordbox_xml, rekordbox_db, crate, store, out_dir, open_bro
 
         try:
             result = build_report(cfg, on_progress)
-        except ConfigError as e:
-            bar.stop()
-            fail(str(e), EXIT_USAGE)
         except DjstructError as e:
             bar.stop()
-            fail(str(e), EXIT_SOME_FAILED)
+            fail(str(e), e.exit_code)
 
+    report = Report()
     for line in result.library_errors:
-        err.print(f"library: {line}", markup=False, highlight=False)
+        report.failed(line, prefix="library")
+    report.add_failures(result.failed)
     extras = [f"{n} {what}" for n, what in ((result.failed, "failed"), (result.pending, "not analysed"),
                                             (result.missing, "missing"), (result.no_waveform, "without audio"))
               if n]
@@ -63,4 +61,4 @@ def report(folders, rekordbox_xml, rekordbox_db, crate, store, out_dir, open_bro
         import webbrowser
 
         webbrowser.open(result.index.resolve().as_uri())
-    sys.exit(EXIT_OK)
+    report.exit()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import click
@@ -11,8 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from djstruct.cli.common import (
-    EXIT_OK,
-    EXIT_SOME_FAILED,
+    Report,
     call,
     detector_choice,
     err,
@@ -99,4 +97,6 @@ def scan(folders, rekordbox_xml, rekordbox_db, crate, store, detector_name, mode
         table.add_row("library errors", str(len(result.library_errors)))
         table.add_row("time", f"{result.seconds:.1f} s")
         out.print(table)
-    sys.exit(EXIT_OK if result.ok else EXIT_SOME_FAILED)
+    report = Report()
+    report.add_failures(len(result.failed) + len(result.library_errors))
+    report.exit()

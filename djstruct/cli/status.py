@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from djstruct.cli.common import fail, out
-from djstruct.errors import DjstructError
+from djstruct.cli.common import call, out
 
 
 @click.command("status")
@@ -18,17 +17,9 @@ from djstruct.errors import DjstructError
 @click.option("--json", "as_json", is_flag=True)
 def status(store_path: Path | None, as_json: bool) -> None:
     """Tracks, analysed, stale, failed and pending, by library."""
-    from djstruct.config import store_path as default_store_path
-    from djstruct.store import Store
+    from djstruct.store import read_status
 
-    path = store_path or default_store_path()
-    if not path.exists():
-        fail(f"{path}: no analysis store yet (run `djstruct scan` first)")
-    try:
-        with Store.open(path) as store:
-            st = store.status()
-    except DjstructError as e:
-        fail(str(e))
+    path, st = call(read_status, store_path)
     if as_json:
         print(json.dumps(asdict(st), default=str, indent=1))
         return

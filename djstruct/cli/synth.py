@@ -7,8 +7,7 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from djstruct.cli.common import err, fail, out
-from djstruct.errors import DjstructError
+from djstruct.cli.common import call, err, fail, out
 
 
 @click.command("synth")
@@ -40,12 +39,9 @@ def synth(out_dir: Path, n: int, seed: int, formats: str | None, workers: int, v
         unknown = [f for f in fmts if f not in FORMATS]
         if unknown:
             fail(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
-    try:
-        with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err, transient=True) as bar:
-            task = bar.add_task("render", total=n)
-            paths = render_corpus(out_dir, n, seed, formats=fmts, workers=workers, variety=variety, engine=engine,
-                                  pool=pool, short=short, progress=lambda *_: bar.advance(task))
-    except DjstructError as e:
-        fail(str(e))
+    with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("render", total=n)
+        paths = call(render_corpus, out_dir, n, seed, formats=fmts, workers=workers, variety=variety, engine=engine,
+                     pool=pool, short=short, progress=lambda *_: bar.advance(task))
     out.print(f"wrote {len(paths)} tracks with ground truth to {out_dir}")

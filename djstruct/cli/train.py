@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from djstruct.cli.common import err, fail, out
-from djstruct.errors import DjstructError
+from djstruct.cli.common import call, err, fail, out
 
 
 @click.command("train")
@@ -50,11 +49,13 @@ from djstruct.errors import DjstructError
 @click.option("--short", is_flag=True, help="--synthetic: compact tracks with 8-bar sections (smoke tests).")
 @click.option("--val-heldout", type=click.IntRange(0, 100000), default=0, show_default=True,
               help="--synthetic: validate on N sampled heldout-pool tracks (corpus seed + 1) instead of a split.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="--synthetic: processes that render and cache the corpus.")
 def train(folders: tuple[Path, ...], from_library: bool, rekordbox_xml: Path | None, rekordbox_db: str | None,
           crate: str | None, name: str | None, base: str, from_scratch: bool, n_tracks: int | None, epochs: int,
           seed: int, out_path: Path | None, resume: bool, cache_dir: Path | None, batch_size: int, lr: float,
           threads: int, max_minutes: float | None, init_model: str | None, variety: float, engine: str, pool: str,
-          synth_share: float, short: bool, val_heldout: int) -> None:
+          synth_share: float, short: bool, val_heldout: int, workers: int) -> None:
     """Train the structure model on N synthetic tracks (features cached, so a second run renders
     nothing), or with --from-library fine-tune it to the cues the DJ placed. Never writes to the
     library."""
@@ -80,12 +81,10 @@ def train(folders: tuple[Path, ...], from_library: bool, rekordbox_xml: Path | N
 
     cfg = TrainConfig(n_tracks=n_tracks, seed=seed, epochs=epochs, batch_size=batch_size, lr=lr,
                       threads=threads, max_minutes=max_minutes, variety=variety, init=init_model, engine=engine,
-                      pool=pool, synth_share=synth_share, val_heldout=val_heldout, short=short)
+                      pool=pool, synth_share=synth_share, val_heldout=val_heldout, short=short,
+                      workers=workers)
     target = out_path or models_dir() / f"synthetic-{seed}.pt"
-    try:
-        res = run_training(cfg, target, cache_dir, resume=resume, console=err)
-    except DjstructError as e:
-        fail(str(e))
+    res = call(run_training, cfg, target, cache_dir, resume=resume, console=err)
     m = res.best_metrics
     out.print(f"best model: {res.best_path} (epoch {m.get('epoch', '-')}, validation boundary F "
               f"{m.get('boundary_f05', float('nan')):.3f}); {res.epochs_run} epochs in {res.seconds / 60:.1f} min")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from djstruct.cli.common import EXIT_USAGE, err, fail, make_sources, out
-from djstruct.errors import DjstructError
+from djstruct.cli.common import EXIT_USAGE, call, err, fail, make_sources, out
 
 
 def run_library_training(folders, rekordbox_xml, rekordbox_db, crate, name: str, base: str, from_scratch: bool,  # type: ignore[no-untyped-def]
@@ -15,10 +14,7 @@ def run_library_training(folders, rekordbox_xml, rekordbox_db, crate, name: str,
     from djstruct.train.finetune import FinetuneConfig, finetune
 
     sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
-    try:
-        lib = check_library(sources, None, find_issues=False)
-    except DjstructError as e:
-        fail(str(e))
+    lib = call(check_library, sources, None, find_issues=False)
     usable = [c for c in lib.checks if c.clean_cues]
     reasons: dict[str, int] = {}
     for s in lib.skipped:
@@ -39,10 +35,7 @@ def run_library_training(folders, rekordbox_xml, rekordbox_db, crate, name: str,
 
     cfg = FinetuneConfig(name=name, base=base, from_scratch=from_scratch, epochs=epochs,
                          batch_size=min(batch_size, 2), threads=max(threads, 1), seed=seed, max_minutes=max_minutes)
-    try:
-        res = finetune(usable, cfg, cache_dir=cache_dir, resume=resume, on_epoch=on_epoch)
-    except DjstructError as e:
-        fail(str(e))
+    res = call(finetune, usable, cfg, cache_dir=cache_dir, resume=resume, on_epoch=on_epoch)
     out.print(f"model [bold]{name}[/] written to {res.path} ({res.n_train} training / {res.n_val} validation "
               f"tracks, {res.epochs_run} epochs, {res.seconds / 60:.1f} min); best validation agreement "
               f"F(1 beat) {res.metrics.get('f_beat', 0):.3f}. Use it with: djstruct scan ... --model {name}")

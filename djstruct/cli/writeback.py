@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 from rich.table import Table
 
 from djstruct.cli.common import (
-    EXIT_OK,
-    EXIT_SOME_FAILED,
+    Report,
     call,
     err,
     fmt_time,
@@ -72,7 +70,9 @@ def writeback(folders, rekordbox_xml, rekordbox_db, crate, store, dry_run, targe
         skipped = [p for p in result.plans if p.skipped]
         if skipped:
             out.print(f"{len(skipped)} tracks not analysed yet (run djstruct scan)")
-    sys.exit(EXIT_OK if result.ok else EXIT_SOME_FAILED)
+    report = Report()
+    report.add_failures(len(result.failed) + sum(1 for p in result.plans if p.error))
+    report.exit()
 
 
 def _render(p) -> None:  # type: ignore[no-untyped-def]
@@ -114,4 +114,6 @@ def undo(run: int | None, store: Path | None, force: bool, list_runs: bool) -> N
         err.print(f"not restored: {why}", markup=False, highlight=False)
     out.print(f"run {result.run_id}: restored {len(result.restored)} files"
               + (f", {len(result.refused)} refused" if result.refused else ""))
-    sys.exit(EXIT_SOME_FAILED if result.refused else EXIT_OK)
+    report = Report()
+    report.add_failures(len(result.refused))
+    report.exit()

@@ -63,6 +63,17 @@ def cache_path(cache_dir: Path, seed: int, index: int, engine: str = "synth", po
     return Path(cache_dir) / f"sampled-{pool}-{seed}-{index:03d}-{fe.frontend_id()}.npz"
 
 
+def track_cache_path(cache_dir: Path, seed: int, index: int, engine: str, pool: str, *, short: bool = False,
+                     variety: float = 0.0) -> Path:
+    """:func:`cache_path` with the suffixes of compact (``short``) and varied synth tracks."""
+    path = cache_path(cache_dir, seed, index, engine, pool)
+    if short:
+        path = path.with_name(path.stem + "-short.npz")
+    if variety > 0 and engine == "synth":
+        path = path.with_name(path.stem + f"-v{variety:g}.npz")
+    return path
+
+
 def engine_for(engine: str, index: int, synth_share: float = 0.5) -> str:
     """The engine that renders track ``index``: ``engine`` itself, or for ``"mixed"`` the synth engine
     for an evenly spread share ``synth_share`` of the indices and the sampled engine for the rest."""
@@ -79,11 +90,7 @@ def prepare_track(seed: int, index: int, cache_dir: Path, *, short: bool = False
 
     ``variety`` applies to the synth engine; ``pool`` to the sampled engine (``engine`` must be
     ``"synth"`` or ``"sampled"`` here: :func:`build_corpus` resolves ``"mixed"``)."""
-    path = cache_path(cache_dir, seed, index, engine, pool)
-    if short:
-        path = path.with_name(path.stem + "-short.npz")
-    if variety > 0 and engine == "synth":
-        path = path.with_name(path.stem + f"-v{variety:g}.npz")
+    path = track_cache_path(cache_dir, seed, index, engine, pool, short=short, variety=variety)
     if path.is_file():
         return path
     if engine == "sampled":
@@ -118,18 +125,40 @@ def load_track(path: Path) -> CachedTrack:
         return CachedTrack(truth.get("name", Path(path).stem), z["mel"], z["energy"], truth)
 
 
+def _prepare_job(args: tuple[Any, ...]) -> str:
+    seed, index, cache_dir, short, variety, engine, pool = args
+    return str(prepare_track(seed, index, Path(cache_dir), short=short, variety=variety, engine=engine, pool=pool))
+
+
 def build_corpus(n: int, seed: int, cache_dir: Path, *, short: bool = False, variety: float = 0.0,
                  progress: Callable[[int, int], Any] | None = None, engine: str = "synth", pool: str = "train",
-                 synth_share: float = 0.5) -> list[Path]:
+                 synth_share: float = 0.5, workers: int = 1) -> list[Path]:
     """Cache tracks ``0..n-1`` of corpus ``seed`` (``engine`` synth, sampled or mixed, see
-    :func:`engine_for`); returns their npz paths in index order."""
+    :func:`engine_for`) in ``workers`` processes; returns their npz paths in index order."""
+    jobs = [(seed, i, str(cache_dir), short, variety, engine_for(engine, i, synth_share), pool) for i in range(n)]
+    todo = [j for j in jobs if not _cached(j)]
+    if workers > 1 and len(todo) > 1:
+        from concurrent.futures import as_completed
+
+        from djstruct.workers import process_pool
+
+        with process_pool(min(workers, len(todo)), preload=("djstruct.train.dataset",)) as pool_:
+            futures = [pool_.submit(_prepare_job, j) for j in todo]
+            for k, fut in enumerate(as_completed(futures), 1):
+                fut.result()
+                if progress is not None:
+                    progress(n - len(todo) + k, n)
     paths = []
-    for i in range(n):
-        paths.append(prepare_track(seed, i, cache_dir, short=short, variety=variety,
-                                   engine=engine_for(engine, i, synth_share), pool=pool))
-        if progress is not None:
+    for i, job in enumerate(jobs):
+        paths.append(Path(_prepare_job(job)))
+        if progress is not None and (workers <= 1 or len(todo) <= 1):
             progress(i + 1, n)
     return paths
+
+
+def _cached(job: tuple[Any, ...]) -> bool:
+    seed, index, cache_dir, short, variety, engine, pool = job
+    return track_cache_path(Path(cache_dir), seed, index, engine, pool, short=short, variety=variety).is_file()
 
 
 def split_indices(n: int, val_fraction: float = 0.1) -> tuple[list[int], list[int]]:

@@ -58,6 +58,7 @@ class TrainConfig:
     pool: str = "train"  # sound pool of the sampled engine; "heldout" is for validation only
     synth_share: float = 0.5  # engine="mixed": share of tracks from the synth engine
     val_heldout: int = 0  # > 0: validate on this many sampled heldout-pool tracks (corpus seed + 1)
+    workers: int = 1  # processes that render and cache the corpus (training itself uses `threads`)
     augment: ds.AugmentConfig = field(default_factory=ds.AugmentConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
 
@@ -142,12 +143,13 @@ def train(cfg: TrainConfig, out: Path, cache_dir: Path | None = None, *, resume:
         task = progress.add_task("features", total=cfg.n_tracks)
         paths = ds.build_corpus(cfg.n_tracks, cfg.seed, cache_dir, short=cfg.short, variety=cfg.variety,
                                 progress=lambda i, n: progress.update(task, completed=i), engine=cfg.engine,
-                                pool=cfg.pool, synth_share=cfg.synth_share)
+                                pool=cfg.pool, synth_share=cfg.synth_share, workers=cfg.workers)
         tracks = [ds.load_track(p) for p in paths]
         if cfg.val_heldout > 0:  # validation from sounds and templates the training data never had
             progress.update(task, description="heldout features", completed=0, total=cfg.val_heldout)
             val_paths = ds.build_corpus(cfg.val_heldout, cfg.seed + 1, cache_dir, short=cfg.short, engine="sampled",
-                                        pool="heldout", progress=lambda i, n: progress.update(task, completed=i))
+                                        pool="heldout", progress=lambda i, n: progress.update(task, completed=i),
+                                        workers=cfg.workers)
             train_set, val_set = tracks, [ds.load_track(p) for p in val_paths]
         else:
             tr_idx, va_idx = ds.split_indices(len(tracks), cfg.val_fraction)
