@@ -86,5 +86,6 @@ def train(folders: tuple[Path, ...], from_library: bool, rekordbox_xml: Path | N
     target = out_path or models_dir() / f"synthetic-{seed}.pt"
     res = call(run_training, cfg, target, cache_dir, resume=resume, console=err)
     m = res.best_metrics
-    out.print(f"best model: {res.best_path} (epoch {m.get('epoch', '-')}, validation boundary F "
-              f"{m.get('boundary_f05', float('nan')):.3f}); {res.epochs_run} epochs in {res.seconds / 60:.1f} min")
+    out.print(f"best model: {res.best_path} (epoch {m.get('epoch', '-')}, validation score "
+              f"{m.get('val_score', float('nan')):.3f}, boundary F {m.get('boundary_f05', float('nan')):.3f}); "
+              f"{res.epochs_run} epochs in {res.seconds / 60:.1f} min")
