@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from djstruct.errors import ConfigError, LibraryError
+from djstruct.library.rekordbox.db import default_db_path, read_db
+from djstruct.library.rekordbox.xml import read_playlists, read_xml
+from djstruct.library.serato.folder import read_folder
 from djstruct.types import Track
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,6 @@ def sources_from_options(
         out.append(LibrarySource("rekordbox-xml", p.resolve(), crate))
     if rekordbox_db is not None:
         if str(rekordbox_db) == "":
-            from djstruct.library.rekordbox.db import default_db_path
 
             db = default_db_path()
         else:
@@ -77,12 +79,10 @@ def iter_tracks(source: LibrarySource) -> Iterator[Track | LibraryError]:
     """All tracks of ``source``; a LibraryError in place of each unreadable entry. A library that
     cannot be opened at all raises LibraryError."""
     if source.kind == "folder":
-        from djstruct.library.serato.folder import read_folder
 
         assert source.path is not None
         yield from read_folder(source.path, crate=source.crate)
     elif source.kind == "rekordbox-xml":
-        from djstruct.library.rekordbox.xml import read_playlists, read_xml
 
         assert source.path is not None
         tracks = read_xml(source.path)
@@ -94,7 +94,6 @@ def iter_tracks(source: LibrarySource) -> Iterator[Track | LibraryError]:
             tracks = [t for t in tracks if t.id in wanted or t.id.split(":", 1)[-1] in wanted]
         yield from tracks
     elif source.kind == "rekordbox-db":
-        from djstruct.library.rekordbox.db import read_db
 
         yield from read_db(source.path)
     else:  # pragma: no cover - guarded by sources_from_options

@@ -37,6 +37,7 @@ from djstruct.library.rekordbox.db_write import (
     raw_row,
     refuse_if_rekordbox_runs,
 )
+from djstruct.safe_write import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,6 @@ def undo_db(record: DbChangeRecord, *, force: bool = False, restore_backup: bool
 
 
 def _restore_files(record: DbChangeRecord) -> DbUndoResult:
-    from djstruct.safe_write import atomic_write_bytes
 
     db = Path(record.db)
     if not record.backups:

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from djstruct.errors import LibraryError, WritebackError
+from djstruct.library.rekordbox.db import open_read_only
 from djstruct.library.rekordbox.db_rows import TrackPlan, cue_values, plan_track
 from djstruct.types import Cue
 
@@ -234,7 +235,6 @@ def plan_db_cues(db: Path, add: Mapping[str, Sequence[Cue]], remove: Mapping[str
                  *, key: str | None = None) -> DbPlan:
     """What :func:`write_db_cues` would do, writing nothing (reads a private copy when side files
     exist, like :func:`djstruct.library.rekordbox.db.read_db`)."""
-    from djstruct.library.rekordbox.db import open_read_only
 
     db = Path(db)
     remove = remove or {}
