@@ -26,17 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from djstruct.errors import LibraryError, WritebackError
+from djstruct.library.rekordbox.db_files import SIDE_FILES, files_sha256, refuse_if_rekordbox_runs
 from djstruct.library.rekordbox.db_rows import row_slot
-from djstruct.library.rekordbox.db_write import (
-    SIDE_FILES,
-    DbChangeRecord,
-    _live_rows,
-    _models,
-    files_sha256,
-    open_master,
-    raw_row,
-    refuse_if_rekordbox_runs,
-)
+from djstruct.library.rekordbox.db_write import DbChangeRecord, _live_rows, _models, open_master, raw_row
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +44,7 @@ class DbUndoResult:
     gone: tuple[str, ...]  # djstruct rows the DJ had already deleted
     refused: tuple[str, ...]  # rows changed since (not forced) or slots taken
     whole_file: bool = False
+    refused_content: tuple[str, ...] = ()  # content ids of the tracks with a refused row
 
 
 def _same(current: dict[str, Any], recorded: dict[str, Any]) -> bool:
@@ -106,6 +99,7 @@ def _undo_rows(db: Path, record: DbChangeRecord, force: bool, key: str | None) -
     deleted = restored = 0
     gone: list[str] = []
     refused: list[str] = []
+    refused_ids: list[str] = []
     with open_master(db, key) as master:
         for ch in reversed(record.changes):
             label = f"{ch.table} {ch.row_id} (track {ch.content_id})"
@@ -121,7 +115,9 @@ def _undo_rows(db: Path, record: DbChangeRecord, force: bool, key: str | None) -
             elif ch.action == "delete":
                 before = ch.before or {}
                 taken = {row_slot(r) for r in _live_rows(master, ch.content_id)} - {None}
-                if current is not None:
+                if current is not None and _same(current, before):
+                    gone.append(label)  # never deleted (its commit did not happen): nothing to put back
+                elif current is not None:
                     refused.append(f"{label}: a row with this ID exists again; not restored")
                 elif row_slot(before) is not None and row_slot(before) in taken:
                     refused.append(f"{label}: its hot cue slot is used again; not restored")
@@ -129,19 +125,21 @@ def _undo_rows(db: Path, record: DbChangeRecord, force: bool, key: str | None) -
                     master.add(m.DjmdCue.create(**_orm_values(m.DjmdCue, before)))
                     restored += 1
             elif ch.action == "update" and ch.table == "contentCue":
-                if current is None:
-                    gone.append(label)
+                if current is None or current.get("Cues") == (ch.before or {}).get("Cues"):
+                    gone.append(label)  # gone, or already as before (its commit did not happen)
                 elif not force and current.get("Cues") != (ch.after or {}).get("Cues"):
                     refused.append(f"{label}: changed since djstruct wrote it (use force)")
                 else:
                     row = master.query(m.ContentCue).filter_by(ID=ch.row_id).one()
                     row.Cues = (ch.before or {}).get("Cues")
                     restored += 1
+            if len(refused) > len(refused_ids):
+                refused_ids.append(ch.content_id)
         if deleted or restored:
             master.commit()
     logger.info("%s: undo deleted %d rows, restored %d, %d gone, %d refused", db, deleted, restored, len(gone),
                 len(refused))
-    return DbUndoResult(db, deleted, restored, tuple(gone), tuple(refused))
+    return DbUndoResult(db, deleted, restored, tuple(gone), tuple(refused), False, tuple(dict.fromkeys(refused_ids)))
 
 
 def _orm_values(model: Any, raw: dict[str, Any]) -> dict[str, Any]:

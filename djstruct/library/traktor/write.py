@@ -35,7 +35,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -330,13 +330,16 @@ def verify_plan(plan: NmlPlan, out: Path) -> None:
 
 
 def write_nml(src: Path, add: Mapping[str, Sequence[Cue]], remove: Mapping[str, Sequence[NmlCue | Cue]] | None = None,
-              *, out: Path | None = None, backup: bool = True, check_running: bool = True) -> NmlWriteRecord:
+              *, out: Path | None = None, backup: bool = True, check_running: bool = True,
+              on_ready: Callable[[NmlWriteRecord], None] | None = None) -> NmlWriteRecord:
     """Add (and remove djstruct's own) cues; write ``out`` (default: ``src`` in place).
 
     In place, a backup is always made first (``backup`` only matters for a separate ``out`` that
     already exists). Raises :class:`WritebackError` (one line) while Traktor runs, when nothing
     could be verified, or when the file changed while it was being written; per-track problems
-    are in the record's ``failed`` and those tracks are left as they were.
+    are in the record's ``failed`` and those tracks are left as they were. ``on_ready`` gets the
+    complete record after the checks and the backup, just before ``out`` changes (the writeback
+    journals it there); nothing is written when it raises.
     """
     src = Path(src)
     out = Path(out) if out is not None else src
@@ -354,11 +357,14 @@ def write_nml(src: Path, add: Mapping[str, Sequence[Cue]], remove: Mapping[str, 
         atomic_write_bytes(saved, out.read_bytes())
     if in_place and file_sha256(src) != _sha(plan.original):
         raise WritebackError(src, "the collection changed while it was being written; nothing was written")
+    record = NmlWriteRecord(str(src), str(out), None if saved is None else str(saved), plan.added, plan.removed,
+                            plan.failed, before, _sha(plan.data), time.time())
+    if on_ready is not None:
+        on_ready(record)
     atomic_write_bytes(out, plan.data)
     logger.info("%s: %d cues added, %d removed, %d tracks refused", out, len(plan.added), len(plan.removed),
                 len(plan.failed))
-    return NmlWriteRecord(str(src), str(out), None if saved is None else str(saved), plan.added, plan.removed,
-                          plan.failed, before, _sha(plan.data), time.time())
+    return record
 
 
 def _sha(data: bytes) -> str:
