@@ -45,6 +45,7 @@ from djstruct.library.traktor.nml import ID_PREFIX, UNNAMED, tracks_from_documen
 from djstruct.library.traktor.spans import NmlDocument, Span, parse_nml
 from djstruct.library.traktor.verify import compare_nml
 from djstruct.safe_write import atomic_write_bytes, file_sha256
+from djstruct.timing import offset_s
 from djstruct.types import Cue
 
 logger = logging.getLogger(__name__)
@@ -321,10 +322,13 @@ def verify_plan(plan: NmlPlan, out: Path) -> None:
         raise WritebackError(out, f"the new NML would lose {cmp.lost} and add {cmp.unexpected} unplanned "
                                   "element(s); nothing was written")
     tracks = {t.id: t for t in tracks_from_document(doc, include_streaming=True) if not isinstance(t, DjstructError)}
+    offsets: dict[str, float] = {}  # the reader moved the cues to djstruct's timeline: back to Traktor's
     for cue in plan.added:
         track = tracks.get(cue.track_id)
         start = float(cue.attr("START")) / 1000.0
-        if track is None or not any(abs(c.start_s - start) < 1e-6 for c in track.cues):
+        if track is not None and cue.track_id not in offsets:
+            offsets[cue.track_id] = offset_s(track.path, "traktor") if track.path.is_file() else 0.0
+        if track is None or not any(abs(c.start_s + offsets[cue.track_id] - start) < 1e-6 for c in track.cues):
             raise WritebackError(out, f"{cue.track_id}: the cue at {start:.3f} s does not read back; "
                                       "nothing was written")
 
