@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,10 +30,19 @@ from typing import Any
 from djstruct.errors import LibraryError, WritebackError
 from djstruct.library.rekordbox.db_files import SIDE_FILES, files_sha256, refuse_if_rekordbox_runs
 from djstruct.library.rekordbox.db_rows import row_slot
-from djstruct.library.rekordbox.db_write import DbChangeRecord, _live_rows, _models, open_master, raw_row
+from djstruct.library.rekordbox.db_write import (
+    DbChangeRecord,
+    DbRowChange,
+    _live_rows,
+    _models,
+    open_master,
+    raw_row,
+    raw_rows,
+)
 
 logger = logging.getLogger(__name__)
 
+_CHUNK = 500  # row ids per query (well under SQLite's limit on bound variables)
 IGNORED_COLUMNS = frozenset({"usn", "rb_local_usn", "rb_local_synced", "rb_data_status", "rb_local_data_status",
                              "updated_at", "InPointSeekInfo", "OutPointSeekInfo"})
 
@@ -101,16 +112,18 @@ def _undo_rows(db: Path, record: DbChangeRecord, force: bool, key: str | None) -
     refused: list[str] = []
     refused_ids: list[str] = []
     with open_master(db, key) as master:
+        rows, objects = _prefetch(master, record.changes)
         for ch in reversed(record.changes):
             label = f"{ch.table} {ch.row_id} (track {ch.content_id})"
-            current = raw_row(master, ch.table, ch.row_id)
+            current = rows[ch.table][ch.row_id] if ch.row_id in rows.get(ch.table, {}) else \
+                raw_row(master, ch.table, ch.row_id)
             if ch.action == "insert":
                 if current is None or int(current.get("rb_local_deleted") or 0):
                     gone.append(label)
                 elif not force and not _same(current, ch.after or {}):
                     refused.append(f"{label}: changed in rekordbox since djstruct wrote it (use force)")
                 else:
-                    master.delete(master.query(m.DjmdCue).filter_by(ID=ch.row_id).one())
+                    master.delete(objects.get(ch.row_id) or master.query(m.DjmdCue).filter_by(ID=ch.row_id).one())
                     deleted += 1
             elif ch.action == "delete":
                 before = ch.before or {}
@@ -140,6 +153,27 @@ def _undo_rows(db: Path, record: DbChangeRecord, force: bool, key: str | None) -
     logger.info("%s: undo deleted %d rows, restored %d, %d gone, %d refused", db, deleted, restored, len(gone),
                 len(refused))
     return DbUndoResult(db, deleted, restored, tuple(gone), tuple(refused), False, tuple(dict.fromkeys(refused_ids)))
+
+
+def _prefetch(master: Any, changes: Sequence[DbRowChange]
+              ) -> tuple[dict[str, dict[str, dict[str, Any] | None]], dict[str, Any]]:
+    """The current rows of every change (None when gone) and the ``DjmdCue`` objects of the
+    inserted rows, a few queries in all instead of two per row. A row named by more than one change
+    is left out (looked up when its turn comes)."""
+    m = _models()
+    count = Counter((ch.table, ch.row_id) for ch in changes)
+    rows: dict[str, dict[str, dict[str, Any] | None]] = {}
+    for table in {ch.table for ch in changes}:
+        ids = [ch.row_id for ch in changes if ch.table == table and count[(table, ch.row_id)] == 1]
+        got: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(ids), _CHUNK):
+            got.update(raw_rows(master, table, ids[i:i + _CHUNK]))
+        rows[table] = {rid: got.get(rid) for rid in ids}
+    inserted = [ch.row_id for ch in changes if ch.action == "insert" and ch.table == "djmdCue"]
+    objects: dict[str, Any] = {}
+    for i in range(0, len(inserted), _CHUNK):
+        objects.update({str(o.ID): o for o in master.query(m.DjmdCue).filter(m.DjmdCue.ID.in_(inserted[i:i + _CHUNK]))})
+    return rows, objects
 
 
 def _orm_values(model: Any, raw: dict[str, Any]) -> dict[str, Any]:

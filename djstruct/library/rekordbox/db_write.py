@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -175,6 +176,18 @@ def raw_row(master: Any, table: str, row_id: str) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
+def raw_rows(master: Any, table: str, row_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Rows by ID exactly as SQLite stores them, in one query."""
+    from sqlalchemy import text
+
+    if not row_ids:
+        return {}
+    params = {f"i{k}": v for k, v in enumerate(row_ids)}
+    res = master.session.execute(text(f'SELECT * FROM "{table}" WHERE ID IN ({", ".join(":" + k for k in params)})'),
+                                 params)
+    return {str(r["ID"]): dict(r) for r in res.mappings()}
+
+
 def _live_rows(master: Any, content_id: str) -> list[dict[str, Any]]:
     m = _models()
     rows = master.query(m.DjmdCue).filter_by(ContentID=content_id).all()
@@ -298,10 +311,7 @@ def _apply_track(master: Any, content: Any, plan: TrackPlan, notes: list[str], h
     new_ids: list[str] = []
     new_values: list[dict[str, Any]] = []
     now = datetime.now(UTC)
-    for cue in plan.insert:
-        rid = str(master.generate_unused_id(m.DjmdCue))
-        while rid in new_ids:
-            rid = str(master.generate_unused_id(m.DjmdCue))
+    for cue, rid in zip(plan.insert, unused_cue_ids(master, len(plan.insert)), strict=True):
         values = cue_values(cue, cid, content.UUID, rid)
         master.add(m.DjmdCue.create(**values, created_at=now, updated_at=now))
         new_ids.append(rid)
@@ -317,12 +327,30 @@ def _apply_track(master: Any, content: Any, plan: TrackPlan, notes: list[str], h
     master.commit()
     if hook is not None:
         hook.after(cid)
-    changes += [DbRowChange("djmdCue", rid, "insert", cid, after=raw_row(master, "djmdCue", rid)) for rid in new_ids]
+    stored = raw_rows(master, "djmdCue", new_ids)
+    changes += [DbRowChange("djmdCue", rid, "insert", cid, after=stored.get(rid)) for rid in new_ids]
     if cc_change is not None:
         row_id, before, _ = cc_change
         changes.append(DbRowChange("contentCue", row_id, "update", cid, before=before,
                                    after=raw_row(master, "contentCue", row_id)))
     return changes
+
+
+def unused_cue_ids(master: Any, n: int) -> list[str]:
+    """``n`` new ``djmdCue`` IDs drawn as pyrekordbox's ``generate_unused_id`` draws them (random
+    28-bit, >= 100), checked against the table in one query instead of one query each."""
+    from sqlalchemy import text
+
+    out: list[str] = []
+    while len(out) < n:
+        want = {str(x) for x in (secrets.randbits(28) for _ in range(n - len(out))) if x >= 100} - set(out)
+        if not want:
+            continue
+        params = {f"i{k}": v for k, v in enumerate(want)}
+        used = {str(r[0]) for r in master.session.execute(
+            text(f"SELECT ID FROM djmdCue WHERE ID IN ({', '.join(':' + k for k in params)})"), params)}
+        out += sorted(want - used)
+    return out
 
 
 def _refresh_content_cue(master: Any, cid: str, deleted: Sequence[str], added: Sequence[dict[str, Any]],
