@@ -39,6 +39,7 @@ from djstruct.library.rekordbox.db_write import (
     raw_row,
     raw_rows,
 )
+from djstruct.safe_write import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +85,6 @@ def undo_db(record: DbChangeRecord, *, force: bool = False, restore_backup: bool
 
 
 def _restore_files(record: DbChangeRecord) -> DbUndoResult:
-    from djstruct.safe_write import atomic_write_bytes
-
     db = Path(record.db)
     if not record.backups:
         raise WritebackError(db, "no backup was taken for this write")

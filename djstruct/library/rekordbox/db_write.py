@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from djstruct.errors import DjstructError, LibraryError, WritebackError
+from djstruct.library.rekordbox.db import open_read_only
 from djstruct.library.rekordbox.db_files import backup_files, files_sha256, refuse_if_rekordbox_runs
 from djstruct.library.rekordbox.db_rows import TrackPlan, cue_values, plan_track
 from djstruct.types import Cue
@@ -199,8 +200,6 @@ def plan_db_cues(db: Path, add: Mapping[str, Sequence[Cue]], remove: Mapping[str
                  *, key: str | None = None) -> DbPlan:
     """What :func:`write_db_cues` would do, writing nothing (reads a private copy when side files
     exist, like :func:`djstruct.library.rekordbox.db.read_db`)."""
-    from djstruct.library.rekordbox.db import open_read_only
-
     db = Path(db)
     remove = remove or {}
     ids = list(dict.fromkeys(content_key(k) for k in [*add, *remove]))

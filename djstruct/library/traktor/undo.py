@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from djstruct.errors import WritebackError
+from djstruct.library.traktor.running import refuse_if_running
 from djstruct.library.traktor.spans import parse_nml
 from djstruct.library.traktor.write import (
     NmlWriteRecord,
@@ -45,8 +46,6 @@ def undo_nml(record: NmlWriteRecord, *, restore_backup: bool = False, check_runn
     runs, or for a ``restore_backup`` that would lose changes made since."""
     out = Path(record.out)
     if check_running:
-        from djstruct.library.traktor.running import refuse_if_running
-
         refuse_if_running(out)
     if not out.exists():
         raise WritebackError(out, "the collection djstruct wrote is gone; nothing to undo")
@@ -129,8 +128,6 @@ def undo_write(record: NmlWriteRecord, *, force: bool = False, check_running: bo
     if Path(record.src).resolve() == out.resolve():
         return undo_nml(record, check_running=check_running)
     if check_running:
-        from djstruct.library.traktor.running import refuse_if_running
-
         refuse_if_running(out)
     if record.before_sha256 is None:
         if out.exists():

@@ -42,6 +42,7 @@ from typing import Any
 
 from djstruct.errors import DjstructError, LibraryError, WritebackError
 from djstruct.library.traktor.nml import ID_PREFIX, UNNAMED, tracks_from_document
+from djstruct.library.traktor.running import refuse_if_running
 from djstruct.library.traktor.spans import NmlDocument, Span, parse_nml
 from djstruct.library.traktor.verify import compare_nml
 from djstruct.safe_write import atomic_write_bytes, file_sha256
@@ -349,8 +350,6 @@ def write_nml(src: Path, add: Mapping[str, Sequence[Cue]], remove: Mapping[str, 
     out = Path(out) if out is not None else src
     in_place = out.resolve() == src.resolve()
     if check_running:
-        from djstruct.library.traktor.running import refuse_if_running
-
         refuse_if_running(out)
     plan = plan_nml(src, add, remove)
     verify_plan(plan, out)
