@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from rich.table import Table
 
 from djstruct.cli.common import Report, fmt_time, make_sources, out, source_options
 from djstruct.errors import LibraryError
+from djstruct.jsonout import dumps
 
 
 @click.command("library")
@@ -29,7 +28,7 @@ def library(folders, rekordbox_xml, rekordbox_db, crate, as_json) -> None:  # ty
                     report.failed(str(t), prefix="library")
                     continue
                 if as_json:
-                    print(json.dumps(t.to_dict(), ensure_ascii=False), flush=True)
+                    print(dumps(t.to_dict(), ensure_ascii=False), flush=True)
                     continue
                 hot = sum(1 for c in t.cues if c.kind == "hot")
                 table.add_row(

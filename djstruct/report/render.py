@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from djstruct.errors import DjstructError
+from djstruct.jsonout import dumps
 from djstruct.report.assets import INDEX_JS, REPORT_CSS
 from djstruct.report.palette import palette_json, section_color
 from djstruct.report.track_js import TRACK_JS
@@ -39,7 +40,7 @@ _COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 def script_json(data: Any) -> str:
     """JSON safe inside ``<script type="application/json">`` (no ``<``, ``>`` or ``&``)."""
-    s = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    s = dumps(data, ensure_ascii=False, separators=(",", ":"))
     return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 

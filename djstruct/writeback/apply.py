@@ -158,14 +158,18 @@ def run_writeback(config: WritebackConfig, on_event: EventFn | None = None) -> W
         out: Path | None = None
         try:
             for src in config.sources:
-                for item in iter_tracks(src):
-                    if isinstance(item, LibraryError):
-                        emit("library-error", str(item))
-                        continue
-                    p = plan_track(item, store, journal.owned(str(item.path)), layout, target, config.policy)
-                    if not config.dry_run and target == "serato" and p.diff is not None and p.diff.changed:
-                        run.serato(p, emit)
-                    plans.append(replace(p, state=None))  # the tags read for this track are not kept
+                try:
+                    for item in iter_tracks(src):
+                        if isinstance(item, LibraryError):
+                            emit("library-error", str(item))
+                            continue
+                        p = plan_track(item, store, journal.owned(str(item.path)), layout, target, config.policy)
+                        if not config.dry_run and target == "serato" and p.diff is not None and p.diff.changed:
+                            run.serato(p, emit)
+                        plans.append(replace(p, state=None))  # the tags read for this track are not kept
+                except LibraryError as e:  # the library cannot be read at all: the next one still is
+                    emit("library-error", str(e))
+                    run.failed.append((str(e.path or src.path), str(e)))
             todo = [p for p in plans if p.diff is not None and p.diff.changed]
             if not config.dry_run and todo and target == "rekordbox-xml":
                 out = run.xml(todo, emit)

@@ -43,7 +43,7 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,7 @@ def write_xml(out: Path, tracks_cues: Mapping[str, Sequence[Cue]], *, base_xml: 
     case ``out`` is left as it was.
     """
     out = Path(out)
+    tracks_cues = {key: [_at_zero(c) for c in cues] for key, cues in tracks_cues.items()}
     for key, cues in tracks_cues.items():
         _check_cues(out, key, cues)
     if base_xml is not None:
@@ -99,8 +100,8 @@ def write_xml(out: Path, tracks_cues: Mapping[str, Sequence[Cue]], *, base_xml: 
         if out.resolve() == base.resolve() or (out.exists() and base.exists() and os.path.samefile(out, base)):
             raise WritebackError(out, "refusing to overwrite the rekordbox XML export it is based on; "
                                       "choose another output file")
-        data = patch_base(base, out, tracks_cues)
-        expected = dict(tracks_cues)
+        data, written = patch_base(base, out, tracks_cues)
+        expected: Mapping[str, Sequence[Cue]] = written
         ids = {k: k[len(ID_PREFIX):] for k in tracks_cues}
     else:
         if tracks is None:
@@ -115,6 +116,12 @@ def write_xml(out: Path, tracks_cues: Mapping[str, Sequence[Cue]], *, base_xml: 
     n_cues = sum(len(c) for c in expected.values())
     logger.info("%s: wrote %d tracks, %d cues", out, n_tracks, n_cues)
     return XmlWriteReport(out, n_tracks, n_cues, None if base_xml is None else Path(base_xml), ids)
+
+
+def _at_zero(cue: Cue) -> Cue:
+    """A start a hair below 0 s (float error of a timeline round trip, under half the 1 ms the XML
+    keeps) is 0 s."""
+    return replace(cue, start_s=0.0) if -0.0005 < cue.start_s < 0.0 else cue
 
 
 def _check_cues(out: Path, key: str, cues: Sequence[Cue]) -> None:
