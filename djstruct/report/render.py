@@ -45,7 +45,10 @@ def script_json(data: Any) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DjstructError(path.parent, f"cannot create the report folder: {e.strerror or e}") from e
     atomic_write_text(path, text, error=DjstructError)
 
 

@@ -89,7 +89,8 @@ def undo(store_path: Path | None = None, run_id: int | None = None, *, force: bo
 
 
 def list_runs(store_path: Path | None = None) -> list[RunInfo]:
-    """Every writeback run the store's journal knows, oldest first."""
-    path, lock = _open(store_path)
-    with lock, Store.open(path) as store:
+    """Every writeback run the store's journal knows, oldest first (reads only: no lock, and the
+    store is opened read-only, so this works on a read-only or full disk)."""
+    path, _ = _open(store_path)
+    with Store.open(path, readonly=True) as store:
         return Journal(store).runs()
