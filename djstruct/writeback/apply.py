@@ -24,7 +24,7 @@ from djstruct.library import LibrarySource, iter_tracks
 from djstruct.library.rekordbox.xml_write import write_xml
 from djstruct.library.serato.write import write_hot_cues
 from djstruct.lock import RunLock
-from djstruct.safe_write import file_sha256
+from djstruct.safe_write import file_sha256, remove_stale_temps
 from djstruct.store import Store
 from djstruct.writeback import frame_backup
 from djstruct.writeback.journal import Journal
@@ -97,7 +97,9 @@ class _Run:
         try:
             if not p.state.is_current():
                 raise WritebackError(path, "the file changed while writeback ran; nothing written (run it again)")
-            backup = {"serato": p.state.backup.to_dict(), "frame": frame_backup.take(path)}
+            remove_stale_temps(path)
+            backup = {"serato": p.state.backup.to_dict(), "frame": frame_backup.take(path),
+                      "planned": [c.to_dict() for c in hot]}  # lets undo after a crash tell our result from an edit
             entry = self.journal.record(self.start(), str(path), p.track.id, "serato", backup, p.diff.written)
             write_hot_cues(path, hot, p.state)
             self.journal.mark_written(entry, file_sha256(path))
@@ -125,7 +127,9 @@ class _Run:
         entry = self.journal.record(run_id, str(out), None, "file", before, ())
         owners = [self.journal.record(run_id, str(p.track.path), p.track.id, "cues", {}, p.diff.written)
                   for p in todo if p.diff]
-        write_xml(out, mapping, base_xml=base, tracks=tracks)
+        remove_stale_temps(out)
+        write_xml(out, mapping, base_xml=base, tracks=tracks,
+                  on_ready=lambda tmp: self.journal.plan_after(entry, file_sha256(tmp)))
         self.journal.mark_written(entry, file_sha256(out))
         for eid in owners:
             self.journal.mark_written(eid, "")
@@ -163,6 +167,8 @@ def run_writeback(config: WritebackConfig, on_event: EventFn | None = None) -> W
                         if isinstance(item, LibraryError):
                             emit("library-error", str(item))
                             continue
+                        if not config.dry_run and target == "serato":
+                            remove_stale_temps(item.path)  # left by a killed run (a dry run changes nothing)
                         p = plan_track(item, store, journal.owned(str(item.path)), layout, target, config.policy)
                         if not config.dry_run and target == "serato" and p.diff is not None and p.diff.changed:
                             run.serato(p, emit)
