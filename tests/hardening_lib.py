@@ -89,3 +89,45 @@ def strict_json(line: str) -> Any:
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _ogg_crc_table() -> list[int]:
+    table = []
+    for i in range(256):
+        r = i << 24
+        for _ in range(8):
+            r = ((r << 1) ^ 0x04C11DB7) if r & 0x80000000 else (r << 1)
+        table.append(r & 0xFFFFFFFF)
+    return table
+
+
+_OGG_CRC = _ogg_crc_table()
+
+
+def ogg_with_last_granule(data: bytes, granule: int) -> bytes:
+    """An Ogg file whose last page claims ``granule`` samples (its CRC recomputed), as a damaged or
+    truncated file can: the header length becomes absurd."""
+    import struct
+
+    out = bytearray(data)
+    at = out.rfind(b"OggS")
+    n_seg = out[at + 26]
+    end = at + 27 + n_seg + sum(out[at + 27:at + 27 + n_seg])
+    out[at + 6:at + 14] = struct.pack("<q", granule)
+    out[at + 22:at + 26] = b"\0\0\0\0"
+    crc = 0
+    for b in out[at:end]:
+        crc = ((crc << 8) ^ _OGG_CRC[((crc >> 24) ^ b) & 0xFF]) & 0xFFFFFFFF
+    out[at + 22:at + 26] = struct.pack("<I", crc)
+    return bytes(out)
+
+
+def put_serato(path: Path, values: dict[str, bytes | None]) -> None:
+    """Store Serato tag values (as the container stores them: GEOB body, base64 envelope...) in
+    ``path`` directly, bypassing every check of the writer (None removes one)."""
+    from djstruct.library.serato.tags import open_tags, padding, save, set_value
+
+    tf = open_tags(path, create=True)
+    for name, value in values.items():
+        set_value(tf, name, value)
+    save(tf, path, padding(0))
