@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from djstruct.cli.common import Report, err, fail, library_options, make_sources, out
+from djstruct.cli.common import Report, any_source, err, fail, library_options, make_sources, out
 from djstruct.errors import DjstructError
 
 _STAGES = {"reading": "reading the store", "pages": "drawing tracks"}
@@ -24,14 +24,14 @@ _STAGES = {"reading": "reading the store", "pages": "drawing tracks"}
               help="Cue layout the planned cues come from: a preset (default, drops, minimal) or a TOML file.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Processes decoding audio for the waveforms.")
-def report(folders, rekordbox_xml, rekordbox_db, crate, store, out_dir, open_browser, layout,
+def report(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, out_dir, open_browser, layout,
            workers) -> None:  # type: ignore[no-untyped-def]
     """Write an HTML report (library table + a page per track with waveform, sections, cues and a
     player) from the analysis store. With no library given: every library the store knows."""
     from djstruct.report.build import ReportConfig, build_report
 
-    given = bool(folders) or rekordbox_xml is not None or rekordbox_db is not None
-    sources = tuple(make_sources(folders, rekordbox_xml, rekordbox_db, crate)) if given else ()
+    given = any_source(folders, rekordbox_xml, rekordbox_db, traktor_nml)
+    sources = tuple(make_sources(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml)) if given else ()
     cfg = ReportConfig(sources=sources, store_path=store, out_dir=out_dir, layout=layout, workers=workers)
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

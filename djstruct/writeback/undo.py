@@ -32,6 +32,7 @@ from djstruct.store import Store
 from djstruct.types import Cue
 from djstruct.writeback import frame_backup
 from djstruct.writeback.journal import Journal, JournalEntry, RunInfo
+from djstruct.writeback.undo_library import LIBRARY_KINDS, undo_library_entries
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +60,24 @@ def undo_run(journal: Journal, run_id: int | None = None, *, force: bool = False
                                    "stays open")
     restored: list[str] = []
     refused: list[tuple[str, str]] = []
+    handled: set[int] = set()
     for e in reversed(entries):
-        if e.state == "undone":
+        if e.state == "undone" or e.id in handled:
             continue
         path = Path(e.path)
         if e.kind == "cues":
             journal.mark(e.id, "undone")
+            continue
+        if e.kind in LIBRARY_KINDS:  # undone element by element / row by row: the DJ's later edits stay
+            if e.problem:
+                refused.append((e.path, f"{e.path}: {e.problem}; not restored"))
+                continue
+            try:
+                handled |= undo_library_entries(journal, e, entries, force, restored, refused)
+            except (KeyError, TypeError, ValueError) as err:  # a damaged backup of a library change
+                refused.append((e.path, f"{e.path}: its backup in the journal is damaged ({type(err).__name__}); "
+                                        "not restored"))
+                handled.add(e.id)
             continue
         try:
             why, unchanged = _check(e, path, force)
