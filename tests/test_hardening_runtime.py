@@ -170,3 +170,18 @@ def test_locations_outside_the_library_touch_only_analysed_audio(tmp_path: Path)
     assert_clean(r, 0)
     assert "wrote 1 of 3" in r.output and "2 tracks not analysed yet" in r.output
     assert {p: sha(p) for p in before} == before
+
+
+@pytest.mark.parametrize(("row", "ok"), [((1500, None, 0, "m"), True), (("x", None, 0, ""), False),
+                                         (("nan", None, 0, ""), False), (("inf", None, 1, ""), False),
+                                         ((-5, None, 0, ""), False), ((1e30, None, 0, ""), False),
+                                         ((1500, "zz", 1, ""), True), ((1500, 900, "k", ""), False)])
+def test_master_db_cue_rows_with_bad_numbers_are_skipped(row: tuple[object, ...], ok: bool) -> None:
+    """Readers validate: a djmdCue row whose InMsec/OutMsec/Kind is no number is skipped with a
+    warning instead of ending the whole library read with a ValueError."""
+    from djstruct.library.rekordbox import db
+
+    cue = db._cue(*row)
+    assert (cue is not None) == ok
+    if cue is not None:
+        assert cue.start_s == 1.5 and cue.end_s is None
