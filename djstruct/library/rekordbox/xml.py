@@ -173,15 +173,17 @@ def number(attrs: Mapping[str, str], name: str, lo: float, hi: float) -> float |
     """Attribute ``name`` as a finite number in [lo, hi]; None when absent or empty; ValueError
     (saying what is wrong) for anything else."""
     value = attrs.get(name)
-    if value is None or value.strip() == "":
+    if value is None:
         return None
     try:
         x = float(value)
     except ValueError:
+        if not value.strip():
+            return None
         raise ValueError(f"{name}={value!r} is not a number") from None
-    if not math.isfinite(x) or not lo <= x <= hi:
-        raise ValueError(f"{name}={value!r} is not a number in [{lo:g}, {hi:g}]")
-    return x
+    if lo <= x <= hi and x - x == 0.0:  # x - x is nan for inf and nan
+        return x
+    raise ValueError(f"{name}={value!r} is not a number in [{lo:g}, {hi:g}]")
 
 
 def _track_number(elem: ET.Element, name: str, hi: float, path: Path, tid: str) -> float | None:
