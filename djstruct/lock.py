@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from djstruct.errors import LockError
+from djstruct.errors import LockError, StoreError
+from djstruct.store.diagnose import problem
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,8 @@ class RunLock:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise LockError(self.path, f"cannot create the lock file: {e.strerror or e}") from e
+        except OSError as e:  # not "another run holds it" (exit 3): a read-only or full disk (exit 1)
+            raise StoreError(self.path, f"cannot create the lock file: {problem(self.path, e)}") from e
         try:
             _lock(fd)
         except BlockingIOError:

@@ -12,9 +12,11 @@ content, and a symbolic link is followed (the link stays, its target is rewritte
 from __future__ import annotations
 
 import errno
+import glob
 import hashlib
 import logging
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -90,6 +92,36 @@ def atomic_write_text(path: Path, text: str, *, mode: int | None = None,
 def temp_path_for(path: Path, suffix: str = "") -> Path:
     """A fresh temporary name next to ``path``: ``.djstruct-<name>.<random>.tmp<suffix>``."""
     return path.with_name(f"{TMP_PREFIX}{path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}{suffix}")
+
+
+def stale_temps(path: Path) -> list[Path]:
+    """djstruct's own temporary files next to ``path`` (named by :func:`temp_path_for`): what a run
+    killed in the middle of a write leaves behind. Nothing else matches."""
+    path = Path(path)
+    pattern = re.compile(re.escape(TMP_PREFIX + path.name) + r"\.[0-9a-f]{8}" + re.escape(TMP_SUFFIX)
+                         + r"(?:\.[A-Za-z0-9]{1,5})?")
+    try:
+        names = list(path.parent.glob(glob.escape(TMP_PREFIX + path.name) + ".*" + TMP_SUFFIX + "*"))
+    except OSError:
+        return []
+    return [p for p in names if pattern.fullmatch(p.name) and p.is_file() and not p.is_symlink()]
+
+
+def remove_stale_temps(path: Path) -> int:
+    """Remove :func:`stale_temps` of ``path`` (and of the file a symbolic link points to); how many
+    went. Call it only under the store's run lock, on a file the run is about to touch."""
+    path = Path(path)
+    targets = {path, path.resolve()} if path.is_symlink() else {path}
+    n = 0
+    for target in targets:
+        for tmp in stale_temps(target):
+            try:
+                tmp.unlink()
+                n += 1
+                logger.info("removed %s, left by an interrupted djstruct run", tmp)
+            except OSError as exc:
+                logger.warning("could not remove %s (left by an interrupted djstruct run): %s", tmp, exc)
+    return n
 
 
 def check_writable(path: Path) -> os.stat_result:

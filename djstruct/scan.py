@@ -154,7 +154,6 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
             lib_errors.append(e.error)
         emit(e)
 
-    store_path.parent.mkdir(parents=True, exist_ok=True)
     with RunLock.for_store(store_path), Store.open(store_path) as store, \
             process_pool(config.workers, preload=_PRELOAD, initializer=_init_worker,
                          initargs=(config.detector, config.detector_options, not batched)) as pool:

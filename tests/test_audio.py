@@ -277,7 +277,7 @@ def test_too_long_refused_from_header(files: dict[str, Path], fmt: str) -> None:
     err = exc.value
     assert isinstance(err, AudioError)
     assert err.duration_s == pytest.approx(6.0, abs=0.1) and err.limit_s == 2.0
-    assert "6.0 s" in str(err) and "max_duration_s" in str(err)
+    assert "6.0 s" in str(err) and "--max-duration" in str(err)
     _assert_one_line(err, files[fmt].name)
     clone = pickle.loads(pickle.dumps(err))
     assert str(clone) == str(err) and clone.duration_s == err.duration_s

@@ -27,6 +27,7 @@ _KIND = {".mp3": "MP3", ".flac": "FLAC", ".wav": "WAV", ".aif": "AIFF", ".aiff":
          ".ogg": "Ogg", ".oga": "Ogg", ".opus": "Opus", ".m4a": "M4A", ".mp4": "MP4", ".aac": "AAC"}
 
 _HEADER_SLACK_S = 1.0  # MP3 header durations overestimate by up to ~0.4 s
+_MIN_BYTES_PER_S = 500  # 4 kbit/s, below any real codec: a header claiming more seconds is damaged
 _BLOCK = 1 << 16  # frames per read
 
 
@@ -81,8 +82,7 @@ def _too_long(path: Path, duration_s: float, limit_s: float, *, at_least: bool =
     what = "is longer than" if at_least else f"is {_clock(duration_s)} long, over"
     return TooLongError(
         path,
-        f"{what} the max_duration_s limit of {_clock(limit_s)}; "
-        "pass a larger max_duration_s (or None for no limit) to load it",
+        f"{what} the limit of {_clock(limit_s)} for one track (a DJ mix?); raise it with --max-duration",
         duration_s=duration_s, limit_s=limit_s)
 
 
@@ -110,8 +110,7 @@ def _sf_info(path: Path) -> AudioInfo:
 
 
 def _decode_sf(path: Path, f: Any, rate: int, max_s: float | None) -> Audio:
-    header_s = f.frames / float(f.samplerate)
-    _check_header_duration(path, header_s, max_s)
+    header_s = _check_header_duration(path, f.frames / float(f.samplerate), max_s)
     skip = 0
     if f.format == "MP3" and mp3_needs_delay_fix(path):
         skip = MP3_NO_XING_DELAY_SAMPLES
@@ -164,7 +163,7 @@ def _av_info(path: Path, container: Any, stream: Any) -> AudioInfo:
 def _decode_av(path: Path, ext: str, rate: int, max_s: float | None) -> Audio:
     with _av_open(path, ext) as (container, stream):
         info = _av_info(path, container, stream)
-        _check_header_duration(path, info.duration_s, max_s)
+        header_s = _check_header_duration(path, info.duration_s, max_s)
         src_rate = info.sample_rate_hz
         skip, end = 0, None
         if info.codec == "mp3" and mp3_needs_delay_fix(path):
@@ -179,10 +178,10 @@ def _decode_av(path: Path, ext: str, rate: int, max_s: float | None) -> Audio:
             skip = AAC_PRIMING_SAMPLES
         if skip:
             logger.debug("%s: dropping %d leading samples (undeclared encoder delay)", path, skip)
-        sink = _Sink(path, src_rate, rate, skip=skip, end=end, max_s=max_s, expected_s=info.duration_s)
+        sink = _Sink(path, src_rate, rate, skip=skip, end=end, max_s=max_s, expected_s=header_s)
         for block in _av_blocks(path, container, stream):
             sink.push(block)
-        return sink.finish(info.duration_s)
+        return sink.finish(header_s)
 
 
 def _av_blocks(path: Path, container: Any, stream: Any) -> Iterator[np.ndarray]:
@@ -252,9 +251,21 @@ def _downmix(chans: list[np.ndarray]) -> np.ndarray:
 # --- output -------------------------------------------------------------------------------------
 
 
-def _check_header_duration(path: Path, header_s: float, max_s: float | None) -> None:
+def _check_header_duration(path: Path, header_s: float, max_s: float | None) -> float:
+    """The header's length if it is believable (else 0: unknown, with a warning; decoding then
+    finds the length and still enforces ``max_s``); TooLongError when it is over ``max_s``."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = None
+    if not math.isfinite(header_s) or header_s < 0 or (
+            size is not None and header_s > size / _MIN_BYTES_PER_S + 60.0):
+        logger.warning("%s: the header announces an impossible length (%s s for %s bytes); the file looks "
+                       "damaged or truncated: decoding what is there", path, f"{header_s:.3g}", size)
+        return 0.0
     if max_s is not None and header_s > max_s + _HEADER_SLACK_S:
         raise _too_long(path, header_s, max_s)
+    return header_s
 
 
 class _Sink:

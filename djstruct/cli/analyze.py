@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -11,6 +10,7 @@ from rich.table import Table
 
 from djstruct.cli.common import Report, call, detector_choice, err, fmt_time, model_option, out
 from djstruct.errors import DjstructError
+from djstruct.jsonout import dumps
 from djstruct.types import Analysis
 
 
@@ -39,10 +39,10 @@ def analyze(files: tuple[Path, ...], as_json: bool, detector_name: str | None, m
         except DjstructError as e:
             report.failed(str(e), show=not as_json)
             if as_json:
-                print(json.dumps({"path": str(path), "error": str(e)}), flush=True)
+                print(dumps({"path": str(path), "error": str(e)}), flush=True)
             continue
         if as_json:
-            print(json.dumps(result.to_dict(), ensure_ascii=False), flush=True)
+            print(dumps(result.to_dict(), ensure_ascii=False), flush=True)
         else:
             render_summary(result)
         if plot_path is not None and not _plot(result, path, plot_path, len(files) > 1):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -53,6 +54,8 @@ def fail(message: str, code: int = EXIT_USAGE) -> None:
 
 
 def fmt_time(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "-"
     m, s = divmod(max(seconds, 0.0), 60.0)
     return f"{int(m)}:{s:06.3f}"
 

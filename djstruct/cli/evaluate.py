@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -22,6 +21,7 @@ from djstruct.cli.common import (
     model_option,
     out,
 )
+from djstruct.jsonout import dumps
 
 COLUMNS = [
     ("bound F.5", "boundary_f05"), ("bound F3", "boundary_f3"), ("beat F", "beat_f"),
@@ -65,7 +65,7 @@ def eval_cmd(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, fr
 
         report = call(evaluate_dir, truth_dir, lambda p: analyze_file(p, detector), detector.name, tick)
     if as_json:
-        print(json.dumps(report.to_dict(), indent=1))
+        print(dumps(report.to_dict(), indent=1))
     else:
         table = Table(title=f"detector {report.detector}", header_style="bold")
         table.add_column("track")
@@ -89,7 +89,7 @@ def _from_library(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, stor
     sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml)
     ag = call(library_agreement, sources, store, layout)
     if as_json:
-        print(json.dumps({"groups": ag.groups, "tracks": ag.tracks}, indent=1))
+        print(dumps({"groups": ag.groups, "tracks": ag.tracks}, indent=1))
         return
     table = Table(title="agreement with your cues", header_style="bold")
     for col in ("group", "tracks", "F (1 beat)", "F (0.5 s)"):

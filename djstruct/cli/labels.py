@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from rich.table import Table
 
 from djstruct.cli.common import EXIT_OK, EXIT_USAGE, call, err, fail, fmt_time, library_options, make_sources, out
 from djstruct.errors import ConfigError
+from djstruct.jsonout import dumps
 from djstruct.safe_write import atomic_write_text
 
 
@@ -38,7 +38,7 @@ def check(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, as_js
         _write_csv(csv_path, rows)
     if as_json:
         for r in rows:
-            print(json.dumps(r, ensure_ascii=False))
+            print(dumps(r, ensure_ascii=False))
         sys.exit(EXIT_OK)
     tiers = result.tier_counts()
     out.print(f"{len(result.checks)} tracks with cues and a grid (T1 {tiers[1]}, T2 {tiers[2]}, T3 {tiers[3]}); "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import click
@@ -10,6 +9,7 @@ from rich.table import Table
 
 from djstruct.cli.common import Report, err, fmt_time, make_sources, out, source_options
 from djstruct.errors import LibraryError
+from djstruct.jsonout import dumps
 
 
 @click.command("library")
@@ -42,7 +42,7 @@ def library(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, as_json) -
                     d = t.to_dict()
                     d["exists"] = t.exists and service is None
                     d["streaming"] = service
-                    print(json.dumps(d, ensure_ascii=False), flush=True)
+                    print(dumps(d, ensure_ascii=False), flush=True)
                     continue
                 hot = sum(1 for c in t.cues if c.kind == "hot")
                 table.add_row(

@@ -19,6 +19,7 @@ from djstruct.cli.common import (
     model_option,
     out,
 )
+from djstruct.constants import MAX_DURATION_S
 
 
 @click.command("scan")
@@ -32,10 +33,12 @@ from djstruct.cli.common import (
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=8, show_default=True)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Analyse at most this many tracks.")
 @click.option("--force", is_flag=True, help="Re-analyse tracks that are up to date.")
+@click.option("--max-duration", type=click.FloatRange(min=1.0), default=MAX_DURATION_S, show_default=True,
+              help="Longest track analysed, in seconds (longer files, e.g. DJ mixes, are reported and skipped).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures (for cron).")
 @click.option("--log-file", type=click.Path(path_type=Path), default=None, help="Also log to this file.")
 def scan(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, detector_name, model_name, workers, device,
-         batch_size, limit, force, quiet, log_file) -> None:  # type: ignore[no-untyped-def]
+         batch_size, limit, force, max_duration, quiet, log_file) -> None:  # type: ignore[no-untyped-def]
     """Read a DJ library and analyse every new or changed track into the analysis store.
 
     Exit codes: 0 all fine, 1 some tracks failed (listed), 2 usage error, 3 another run holds
@@ -61,7 +64,7 @@ def scan(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, detect
         options["device"] = device
     if (detector_name or default_detector_name()) == "ml":
         options["batch_size"] = batch_size
-    cfg = ScanConfig(tuple(sources), store, detector_name, options, workers, batch_size, limit, force)
+    cfg = ScanConfig(tuple(sources), store, detector_name, options, workers, batch_size, limit, force, max_duration)
     log = logging.getLogger("djstruct.scan")
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import click
 from rich.table import Table
 
 from djstruct.cli.common import call, out
+from djstruct.jsonout import dumps
 
 
 @click.command("status")
@@ -21,7 +21,7 @@ def status(store_path: Path | None, as_json: bool) -> None:
 
     path, st = call(read_status, store_path)
     if as_json:
-        print(json.dumps(asdict(st), default=str, indent=1))
+        print(dumps(asdict(st), default=str, indent=1))
         return
     table = Table(title=f"store {path}", header_style="bold")
     for col in ("library", "tracks", "analysed", "stale", "failed", "pending"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -17,6 +16,7 @@ from djstruct.cli.common import (
     make_sources,
     out,
 )
+from djstruct.jsonout import dumps
 
 _OUT_LABEL = {"traktor-nml": "NML", "rekordbox-db": "database"}
 _STYLE = {"keep": "dim", "add": "green", "replace": "yellow", "remove": "red", "skip": "dim italic"}
@@ -58,7 +58,7 @@ def writeback(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, d
             for a in totals:
                 totals[a] += p.diff.count(a)
         if as_json:
-            print(json.dumps(p.to_dict(result.target)), flush=True)
+            print(dumps(p.to_dict(result.target)), flush=True)
         elif p.error:
             err.print(f"failed: {p.error}", markup=False, highlight=False)
         elif p.diff is not None and (p.diff.changed or dry_run):

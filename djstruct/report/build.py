@@ -165,7 +165,7 @@ def build_report(config: ReportConfig, on_progress: ProgressFn | None = None) ->
     out = Path(config.out_dir)
     _check_out_dir(out)
     errors: list[str] = []
-    with Store.open(store_path) as store:
+    with Store.open(store_path, readonly=True) as store:
         progress("reading", 0, None)
         entries = collect(config, store, errors)
     write_assets(out)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from djstruct.errors import DjstructError
+from djstruct.jsonout import dumps
 from djstruct.report.assets import INDEX_JS, REPORT_CSS
 from djstruct.report.palette import palette_json, section_color
 from djstruct.report.track_js import TRACK_JS
@@ -39,12 +40,15 @@ _COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 def script_json(data: Any) -> str:
     """JSON safe inside ``<script type="application/json">`` (no ``<``, ``>`` or ``&``)."""
-    s = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    s = dumps(data, ensure_ascii=False, separators=(",", ":"))
     return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DjstructError(path.parent, f"cannot create the report folder: {e.strerror or e}") from e
     atomic_write_text(path, text, error=DjstructError)
 
 

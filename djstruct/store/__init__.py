@@ -14,7 +14,7 @@ def read_status(path: Path | None = None) -> tuple[Path, StoreStatus]:
     path = path or default_store_path()
     if not path.exists():
         raise ConfigError(path, "no analysis store yet (run `djstruct scan` first)")
-    with Store.open(path) as store:
+    with Store.open(path, readonly=True) as store:
         return path, store.status()
 
 

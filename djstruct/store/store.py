@@ -28,8 +28,14 @@ from typing import Any
 from djstruct import config
 from djstruct.audio.fingerprint import Fingerprint, audio_hash, quick_stat
 from djstruct.errors import DjstructError, StoreError
+from djstruct.jsonout import dumps
+from djstruct.store.blobs import blob_ok, decode, encode, readonly_connection
+from djstruct.store.diagnose import KEEP, problem
 from djstruct.store.schema import MIGRATIONS, SQLITE_MAGIC
+from djstruct.store.status import LibraryStatus, StoreStatus, status_of_rows
 from djstruct.types import Analysis, Track
+
+__all__ = ["FileRow", "LibraryStatus", "Store", "StoreStatus"]
 
 log = logging.getLogger(__name__)
 
@@ -54,30 +60,6 @@ class FileRow:
     error_at: float | None
 
 
-@dataclass(frozen=True)
-class LibraryStatus:
-    """Track counts of one library. Each track is in exactly one of ``analysed`` (current analysis),
-    ``stale`` (file changed since analysis, analysed by another detector/version, or missing),
-    ``failed`` (last attempt failed) and ``pending`` (never analysed); ``missing`` counts the stale
-    tracks whose file is not on disk."""
-
-    library: str
-    tracks: int = 0
-    analysed: int = 0
-    stale: int = 0
-    failed: int = 0
-    pending: int = 0
-    missing: int = 0
-
-
-@dataclass(frozen=True)
-class StoreStatus:
-    """Per-library counts, plus ``total`` over the distinct files of all libraries (library ``"*"``)."""
-
-    libraries: tuple[LibraryStatus, ...]
-    total: LibraryStatus
-
-
 _ROW_COLS = ("path, size, mtime_ns, audio_hash, detector, detector_version, analysis IS NOT NULL, analyzed_at, "
              "error, error_at")
 
@@ -86,38 +68,50 @@ def _key(path: Path | str) -> str:
     return os.path.abspath(os.fspath(path))
 
 
-def _encode(analysis: Analysis) -> bytes:
-    return zlib.compress(json.dumps(analysis.to_dict(), separators=(",", ":")).encode("utf-8"), 6)
-
-
 class Store:
     """The analysis store. Use as a context manager, or call :meth:`close`.
 
     One connection, guarded by a lock, so the store may be shared between threads of one process;
     other processes may read (and write, waiting up to ``BUSY_TIMEOUT_MS``) at the same time.
+    ``readonly`` opens an existing store without writing anything (so it works on a read-only or
+    full disk); an older schema is then upgraded through a normal open first.
     """
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, readonly: bool = False) -> None:
         self.path = Path(path) if path is not None else config.store_path()
+        self.readonly = readonly
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._check_header()
-            self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
-                                         check_same_thread=False)
-            self._configure()
+            if readonly:
+                if not self.path.is_file():
+                    raise StoreError(self.path, "no analysis store yet (run `djstruct scan` first)")
+                self._conn = readonly_connection(self.path)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                                             check_same_thread=False)
+                self._configure()
             self._migrate()
         except (sqlite3.Error, OSError) as e:
             self.close()
-            raise StoreError(self.path, f"cannot open the analysis store ({e}); move it away to start afresh") from e
+            raise StoreError(self.path, f"cannot open the analysis store: {problem(self.path, e)}") from e
         except DjstructError:
             self.close()
             raise
 
     @classmethod
-    def open(cls, path: Path | None = None) -> Store:
-        """Open (creating if needed) the store at ``path`` (default: :func:`djstruct.config.store_path`)."""
+    def open(cls, path: Path | None = None, *, readonly: bool = False) -> Store:
+        """Open (creating if needed, unless ``readonly``) the store at ``path`` (default:
+        :func:`djstruct.config.store_path`)."""
+        if readonly:
+            store = cls(path, readonly=True)
+            if store.schema_version >= len(MIGRATIONS):
+                return store
+            store.close()  # an older schema: upgrade it once, then read
+            cls(path).close()
+            return cls(path, readonly=True)
         return cls(path)
 
     def __enter__(self) -> Store:
@@ -147,8 +141,8 @@ class Store:
         except FileNotFoundError:
             return
         if head and head != SQLITE_MAGIC:
-            raise StoreError(self.path, "not an analysis store (not an SQLite database); move it away or pick "
-                                        f"another path with ${config.STORE_ENV}")
+            raise StoreError(self.path, "not an analysis store (not an SQLite database); if it was one, it is "
+                                        f"damaged: {KEEP}")
 
     def _configure(self) -> None:
         conn = self._db
@@ -159,16 +153,31 @@ class Store:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
+    def _version(self, row: tuple[Any, ...] | None) -> int:
+        raw = "0" if row is None else row[0]
+        if not (isinstance(raw, str | int) and str(raw).isdigit()):
+            raise StoreError(self.path, f"the store's schema version {raw!r} is not a version number: its meta "
+                                        f"table is damaged; {KEEP}")
+        return int(raw)
+
     def _migrate(self) -> None:
         target = len(MIGRATIONS)
+        if self.readonly:
+            tables = {r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "meta" not in tables:
+                raise StoreError(self.path, "this SQLite database is not an analysis store (no meta table)")
+            version = self.schema_version
+            if version > target:
+                raise StoreError(self.path, f"store schema version {version} is newer than this djstruct supports "
+                                            f"({target}); upgrade djstruct or use another store")
+            return
         with self.transaction() as conn:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if "meta" not in tables:
                 if tables:
                     raise StoreError(self.path, "this SQLite database is not an analysis store (no meta table)")
                 conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            version = int(row[0]) if row else 0
+            version = self._version(conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone())
             if version > target:
                 raise StoreError(self.path, f"store schema version {version} is newer than this djstruct supports "
                                             f"({target}); upgrade djstruct or use another store")
@@ -181,8 +190,8 @@ class Store:
 
     @property
     def schema_version(self) -> int:
-        row = self.query("SELECT value FROM meta WHERE key = 'schema_version'")
-        return int(row[0][0])
+        rows = self.query("SELECT value FROM meta WHERE key = 'schema_version'")
+        return self._version(rows[0] if rows else None)
 
     # ----------------------------------------------------------------- plumbing
 
@@ -197,23 +206,28 @@ class Store:
         """One short write transaction (BEGIN IMMEDIATE ... COMMIT); sqlite errors become StoreError."""
         with self._lock:
             conn = self._db
+            if self.readonly:
+                raise StoreError(self.path, "the analysis store was opened read-only")
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield conn
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:  # already rolled back by SQLite (disk full, I/O error)
+                        pass
                     raise
                 conn.execute("COMMIT")
             except sqlite3.Error as e:
-                raise StoreError(self.path, f"analysis store write failed: {e}") from e
+                raise StoreError(self.path, f"analysis store write failed: {problem(self.path, e)}") from e
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.Error as e:
-                raise StoreError(self.path, f"analysis store read failed: {e}") from e
+                raise StoreError(self.path, f"analysis store read failed: {problem(self.path, e)}") from e
 
     # ----------------------------------------------------------------- files
 
@@ -230,12 +244,15 @@ class Store:
             return True
         key = _key(path)
         rows = self.query(
-            "SELECT size, mtime_ns, audio_hash, detector, detector_version, analysis IS NOT NULL, error "
+            "SELECT size, mtime_ns, audio_hash, detector, detector_version, analysis, error "
             "FROM files WHERE path = ?", (key,))
         if not rows:
             return True
-        size, mtime_ns, old_hash, det, ver, has_analysis, error = rows[0]
-        if not has_analysis or error is not None or det != detector or ver != detector_version:
+        size, mtime_ns, old_hash, det, ver, blob, error = rows[0]
+        if blob is None or error is not None or det != detector or ver != detector_version:
+            return True
+        if not blob_ok(blob):
+            log.warning("%s: the stored analysis is unreadable; analysing it again", key)
             return True
         try:
             now = stat if stat is not None else quick_stat(Path(key))
@@ -268,7 +285,7 @@ class Store:
                 "detector_version = excluded.detector_version, analysis = excluded.analysis, "
                 "analyzed_at = excluded.analyzed_at, error = NULL, error_at = NULL",
                 (_key(path), fp.size, fp.mtime_ns, fp.audio_hash, detector, detector_version,
-                 _encode(analysis), time.time()))
+                 encode(analysis), time.time()))
 
     def put_error(self, path: Path, error: str, fp: Fingerprint | None) -> None:
         """Record that analysing ``path`` failed with ``error`` (one line). A previous analysis is kept
@@ -294,15 +311,22 @@ class Store:
                     (error, time.time(), fp.size, fp.mtime_ns, fp.audio_hash, key))
 
     def get_analysis(self, path: Path) -> Analysis | None:
-        """The stored analysis of ``path``, or None."""
-        rows = self.query("SELECT analysis FROM files WHERE path = ?", (_key(path),))
+        """The stored analysis of ``path``, or None. A damaged one counts as missing: it is logged,
+        and dropped from the store (unless read-only) so that the next scan analyses the file again."""
+        key = _key(path)
+        rows = self.query("SELECT analysis FROM files WHERE path = ?", (key,))
         if not rows or rows[0][0] is None:
             return None
         try:
-            return Analysis.from_dict(json.loads(zlib.decompress(rows[0][0])))
+            return decode(rows[0][0])
         except (zlib.error, ValueError, KeyError, TypeError) as e:
-            raise StoreError(self.path, f"stored analysis of {_key(path)} is unreadable ({e}); re-run with "
-                                        "--force for that track") from e
+            log.warning("%s: the stored analysis is unreadable (%s); treated as not analysed: djstruct scan "
+                        "analyses it again", key, " ".join(str(e).split())[:120])
+            if not self.readonly:
+                with self.transaction() as conn:
+                    conn.execute("UPDATE files SET analysis = NULL, analyzed_at = NULL WHERE path = ? "
+                                 "AND analysis = ?", (key, rows[0][0]))
+            return None
 
     def get_row(self, path: Path) -> FileRow | None:
         """The ``files`` row of ``path`` (without the analysis itself), or None."""
@@ -320,7 +344,7 @@ class Store:
             d = t.to_dict()
             d.pop("exists", None)
             d.update(source=t.source, title=t.title, artist=t.artist)
-            rows.append((library, t.id, _key(t.path), t.source, json.dumps(d, separators=(",", ":")), now))
+            rows.append((library, t.id, _key(t.path), t.source, dumps(d, separators=(",", ":")), now))
         with self.transaction() as conn:
             conn.executemany(
                 "INSERT INTO library_tracks (library, track_id, path, source, track_json, last_seen) "
@@ -357,41 +381,7 @@ class Store:
             "SELECT t.library, t.path, f.size, f.mtime_ns, f.detector, f.detector_version, "
             "f.analysis IS NOT NULL, f.error IS NOT NULL FROM library_tracks t LEFT JOIN files f ON f.path = t.path "
             "ORDER BY t.library")
-        per: dict[str, dict[str, int]] = {}
-        seen: dict[str, str] = {}
-        for lib, path, size, mtime_ns, det, ver, has_analysis, has_error in rows:
-            if path not in seen:
-                seen[path] = _classify(path, size, mtime_ns, det, ver, bool(has_analysis), bool(has_error),
-                                       detector, detector_version)
-            counts = per.setdefault(lib, {})
-            counts[seen[path]] = counts.get(seen[path], 0) + 1
-        total: dict[str, int] = {}
-        for kind in seen.values():
-            total[kind] = total.get(kind, 0) + 1
-        return StoreStatus(tuple(_lib_status(lib, c) for lib, c in per.items()), _lib_status("*", total))
-
-
-def _classify(path: str, size: int | None, mtime_ns: int | None, det: str | None, ver: str | None,
-              has_analysis: bool, has_error: bool, detector: str | None, detector_version: str | None) -> str:
-    try:
-        now: tuple[int, int] | None = quick_stat(Path(path))
-    except DjstructError:
-        now = None
-    if now is None:
-        return "missing"
-    if has_error:
-        return "failed"
-    if not has_analysis:
-        return "pending"
-    if (detector is not None and det != detector) or (detector_version is not None and ver != detector_version):
-        return "stale"
-    return "analysed" if now == (size, mtime_ns) else "stale"
-
-
-def _lib_status(library: str, c: dict[str, int]) -> LibraryStatus:
-    return LibraryStatus(library, tracks=sum(c.values()), analysed=c.get("analysed", 0),
-                         stale=c.get("stale", 0) + c.get("missing", 0), failed=c.get("failed", 0),
-                         pending=c.get("pending", 0), missing=c.get("missing", 0))
+        return status_of_rows(rows, detector, detector_version)
 
 
 def _file_row(r: tuple[Any, ...]) -> FileRow:

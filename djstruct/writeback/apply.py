@@ -25,7 +25,7 @@ from djstruct.library import LibrarySource, iter_tracks
 from djstruct.library.rekordbox.xml_write import write_xml
 from djstruct.library.serato.write import write_hot_cues
 from djstruct.lock import RunLock
-from djstruct.safe_write import file_sha256
+from djstruct.safe_write import file_sha256, remove_stale_temps
 from djstruct.store import Store
 from djstruct.writeback import direct as direct_targets
 from djstruct.writeback import frame_backup
@@ -104,7 +104,9 @@ class _Run:
         try:
             if not p.state.is_current():
                 raise WritebackError(path, "the file changed while writeback ran; nothing written (run it again)")
-            backup = {"serato": p.state.backup.to_dict(), "frame": frame_backup.take(path)}
+            remove_stale_temps(path)
+            backup = {"serato": p.state.backup.to_dict(), "frame": frame_backup.take(path),
+                      "planned": [c.to_dict() for c in hot]}  # lets undo after a crash tell our result from an edit
             entry = self.journal.record(self.start(), str(path), p.track.id, "serato", backup, p.diff.written)
             write_hot_cues(path, hot, p.state)
             self.journal.mark_written(entry, file_sha256(path))
@@ -132,7 +134,9 @@ class _Run:
         entry = self.journal.record(run_id, str(out), None, "file", before, ())
         owners = [self.journal.record(run_id, str(p.track.path), p.track.id, "cues", {}, p.diff.written)
                   for p in todo if p.diff]
-        write_xml(out, mapping, base_xml=base, tracks=tracks)
+        remove_stale_temps(out)
+        write_xml(out, mapping, base_xml=base, tracks=tracks,
+                  on_ready=lambda tmp: self.journal.plan_after(entry, file_sha256(tmp)))
         self.journal.mark_written(entry, file_sha256(out))
         for eid in owners:
             self.journal.mark_written(eid, "")
@@ -183,14 +187,20 @@ def run_writeback(config: WritebackConfig, on_event: EventFn | None = None) -> W
         out: Path | None = None
         try:
             for src in config.sources:
-                for item in iter_tracks(src):
-                    if isinstance(item, LibraryError):
-                        emit("library-error", str(item))
-                        continue
-                    p = plan_track(item, store, journal.owned(str(item.path)), layout, target, config.policy)
-                    if not config.dry_run and target == "serato" and p.diff is not None and p.diff.changed:
-                        run.serato(p, emit)
-                    plans.append(replace(p, state=None))  # the tags read for this track are not kept
+                try:
+                    for item in iter_tracks(src):
+                        if isinstance(item, LibraryError):
+                            emit("library-error", str(item))
+                            continue
+                        if not config.dry_run and target == "serato" and item.path.is_file():
+                            remove_stale_temps(item.path)  # left by a killed run (a dry run changes nothing)
+                        p = plan_track(item, store, journal.owned(str(item.path)), layout, target, config.policy)
+                        if not config.dry_run and target == "serato" and p.diff is not None and p.diff.changed:
+                            run.serato(p, emit)
+                        plans.append(replace(p, state=None))  # the tags read for this track are not kept
+                except LibraryError as e:  # the library cannot be read at all: the next one still is
+                    emit("library-error", str(e))
+                    run.failed.append((str(e.path or src.path), str(e)))
             todo = [p for p in plans if p.diff is not None and p.diff.changed]
             if not config.dry_run and todo and target == "rekordbox-xml":
                 out = run.xml(todo, emit)

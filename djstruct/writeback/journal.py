@@ -4,7 +4,12 @@ it back, recorded *before* the file changes.
 Protocol: ``record`` (state ``pending``, committed) -> write the file -> ``mark_written`` (with
 the sha256 of the result). A crash between the two leaves a ``pending`` entry whose backup is
 still valid, so ``djstruct undo`` can restore everything written so far. Undo refuses a file
-that changed since djstruct wrote it (the DJ edited it since), unless forced.
+that changed since djstruct wrote it (the DJ edited it since), unless forced; for a pending entry
+it compares with both the state before the write and the state the write was to leave (recorded
+with :meth:`Journal.plan_after` where the writer knows it before the rename, or replayed).
+
+Rows that cannot be read (a damaged or emptied backup) never stop a command: the entry carries
+its ``problem`` and undo reports that file instead of restoring it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from djstruct.jsonout import dumps
 from djstruct.store import Store
 from djstruct.types import Cue
 
@@ -40,8 +46,9 @@ class JournalEntry:
     kind: str  # "serato" (tag backup) or "file" (whole-file backup)
     backup: dict[str, Any]
     written: tuple[Cue, ...]
-    after_sha256: str | None
+    after_sha256: str | None  # written: the file djstruct left; pending: the one it was about to leave
     state: str  # pending | written | undone
+    problem: str = ""  # why the backup cannot be used ("" when it can)
 
 
 class Journal:
@@ -59,7 +66,7 @@ class Journal:
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         with self.store.transaction() as conn:
             conn.execute("UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",
-                         (time.time(), status, json.dumps(summary), run_id))
+                         (time.time(), status, dumps(summary), run_id))
 
     def record(self, run_id: int, path: str, track_id: str | None, kind: str, backup: dict[str, Any],
                written: tuple[Cue, ...]) -> int:
@@ -67,13 +74,20 @@ class Journal:
             cur = conn.execute(
                 "INSERT INTO journal (run_id, path, track_id, kind, backup, written, state, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-                (run_id, path, track_id, kind, json.dumps(backup), json.dumps([c.to_dict() for c in written]),
+                (run_id, path, track_id, kind, dumps(backup), dumps([c.to_dict() for c in written]),
                  time.time()))
             return int(cur.lastrowid)
 
     def mark_written(self, entry_id: int, after_sha256: str) -> None:
         with self.store.transaction() as conn:
             conn.execute("UPDATE journal SET state = 'written', after_sha256 = ? WHERE id = ?",
+                         (after_sha256, entry_id))
+
+    def plan_after(self, entry_id: int, after_sha256: str) -> None:
+        """Record the sha256 of the file a pending write is about to leave (before its rename), so
+        that undo after a crash can tell djstruct's result from a later edit."""
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE journal SET after_sha256 = ? WHERE id = ? AND state = 'pending'",
                          (after_sha256, entry_id))
 
     def mark(self, entry_id: int, state: str) -> None:
@@ -87,15 +101,17 @@ class Journal:
     def runs(self) -> list[RunInfo]:
         rows = self.store.query("SELECT run_id, started_at, finished_at, target, policy, layout, source, status, "
                                  "summary FROM runs ORDER BY run_id")
-        return [RunInfo(*r[:8], json.loads(r[8]) if r[8] else {}) for r in rows]
+        return [RunInfo(*r[:8], _object(r[8])) for r in rows]
 
     def run(self, run_id: int) -> RunInfo | None:
         return next((r for r in self.runs() if r.run_id == run_id), None)
 
     def latest_undoable(self) -> RunInfo | None:
-        """The most recent run that wrote something and has not been undone."""
+        """The most recent run that wrote something (it has journal entries, or says it wrote files
+        whose entries are gone: undo then says so rather than undoing an older run) and has not been
+        undone."""
         for r in reversed(self.runs()):
-            if r.status != "undone" and self.entries(r.run_id):
+            if r.status != "undone" and (self.entries(r.run_id) or _count(r.summary.get("written"))):
                 return r
         return None
 
@@ -107,9 +123,50 @@ class Journal:
     def owned(self, path: str) -> list[Cue]:
         """The cues djstruct wrote into ``path`` (djstruct timeline) in runs not undone."""
         rows = self.store.query("SELECT written FROM journal WHERE path = ? AND state = 'written'", (path,))
-        return [Cue.from_dict(d) for (w,) in rows for d in json.loads(w)]
+        return [c for (w,) in rows for c in _cues(w)[0]]
+
+
+def _count(x: Any) -> int:
+    return x if isinstance(x, int) and not isinstance(x, bool) else 0
+
+
+def _object(text: Any) -> dict[str, Any]:
+    """A JSON object from the store, {} when absent or unreadable."""
+    try:
+        value = json.loads(text) if text else {}
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _cues(text: Any) -> tuple[tuple[Cue, ...], str]:
+    try:
+        return tuple(Cue.from_dict(d) for d in json.loads(text)), ""
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        return (), f"its list of written cues is unreadable ({type(e).__name__})"
+
+
+def backup_problem(kind: str, backup: Any) -> str:
+    """Why ``backup`` cannot restore an entry of ``kind`` ("" when it can)."""
+    if not isinstance(backup, dict):
+        return "its backup in the journal is unreadable (damaged or emptied)"
+    if kind == "serato":
+        frame, tags = backup.get("frame"), backup.get("serato")
+        if not (isinstance(frame, dict) and isinstance(frame.get("sha256"), str)) and not isinstance(tags, dict):
+            return "its backup in the journal is incomplete (damaged or emptied)"
+    elif kind == "file":
+        existed = backup.get("existed")
+        if not isinstance(existed, bool) or (existed and not isinstance(backup.get("content"), str)):
+            return "its backup in the journal is incomplete (damaged or emptied)"
+    return ""
 
 
 def _entry(r: tuple[Any, ...]) -> JournalEntry:
-    return JournalEntry(int(r[0]), int(r[1]), r[2], r[3], r[4], json.loads(r[5]),
-                        tuple(Cue.from_dict(d) for d in json.loads(r[6])), r[7], r[8])
+    try:
+        backup: Any = json.loads(r[5]) if r[5] else None
+    except (TypeError, ValueError):
+        backup = None
+    written, cue_problem = _cues(r[6])
+    problem = backup_problem(r[4], backup) if r[4] != "cues" else cue_problem
+    return JournalEntry(int(r[0]), int(r[1]), r[2], r[3], r[4], backup if isinstance(backup, dict) else {},
+                        written, r[7], r[8], problem)

@@ -22,6 +22,7 @@ are ignored.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import platform
 import shutil
@@ -40,6 +41,7 @@ from djstruct.timing import track_from_app
 from djstruct.types import Cue, Track
 
 logger = logging.getLogger(__name__)
+_MAX_MS = 86_400_000.0  # 24 h: a later time is a corrupt number
 
 SOURCE = "rekordbox-db"
 ID_PREFIX = "rbdb:"
@@ -208,13 +210,29 @@ def _connect(db_path: Path, uri: str, key: str | None) -> Any:
     return conn
 
 
+def _number(x: Any, lo: float, hi: float) -> float | None:
+    """``x`` (a column value) as a finite number in [lo, hi], else None."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return v if math.isfinite(v) and lo <= v <= hi else None
+
+
 def _cue(in_ms: Any, out_ms: Any, kind: Any, comment: Any, color_index: Any = None) -> Cue | None:
+    """One djmdCue row; None (with a warning) for a row whose times or kind are no numbers."""
     if in_ms is None:
         return None
-    start = float(in_ms) / 1000.0
-    end = float(out_ms) / 1000.0 if out_ms is not None and float(out_ms) > float(in_ms) else None
+    start_ms = _number(in_ms, 0.0, _MAX_MS)
+    kind_n = _number(kind or 0, 0, 99)
+    if start_ms is None or kind_n is None or kind_n != int(kind_n):
+        logger.warning("djmdCue row with InMsec=%r Kind=%r ignored (not a time and a kind)", in_ms, kind)
+        return None
+    end_ms = None if out_ms is None else _number(out_ms, 0.0, _MAX_MS)
+    start = start_ms / 1000.0
+    end = end_ms / 1000.0 if end_ms is not None and end_ms > start_ms else None
     name = str(comment or "")
-    kind = int(kind or 0)
+    kind = int(kind_n)
     if kind == 0:
         return Cue("memory", start, None, end, name)
     if kind not in HOT_CUE_SLOTS:
@@ -241,12 +259,13 @@ def _track(row: tuple[Any, ...], cues: list[Cue], share: Path, with_analysis: bo
         except LibraryError as exc:
             logger.warning("track %s: %s", content_id, exc)
             extras["anlz_error"] = str(exc)
+    bpm100_n = _number(bpm100, 1.0, 100_000.0) if bpm100 else None  # BPM x 100
     return track_from_app(Track(
         id=f"{ID_PREFIX}{content_id}",
         path=Path(folder.replace("\\", "/")) if folder[1:2] == ":" else Path(folder),
         source=SOURCE,
-        duration_s=float(length) if length else None,
-        bpm=float(bpm100) / 100.0 if bpm100 else None,
+        duration_s=_number(length, 1e-3, _MAX_MS / 1000.0) if length else None,
+        bpm=None if bpm100_n is None else bpm100_n / 100.0,
         grid=grid,
         cues=tuple(sorted(cues, key=lambda c: (c.start_s, c.kind, c.slot or 0))),
         phrases=phrases,

@@ -26,9 +26,10 @@ export does not have to fit in memory as a tree.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 SOURCE = "rekordbox-xml"
 ID_PREFIX = "rbx:"
 MARK_TYPES: dict[int, str] = {0: "cue", 1: "fade-in", 2: "fade-out", 3: "load", 4: "loop"}
+MAX_TIME_S = 86400.0  # a mark or a track past 24 h is a corrupt number, not a time
 _STREAMING = re.compile(r"^(?:file://localhost/*)?(soundcloud|beatport|beatsource|tidal|spotify|applemusic|"
                         r"apple-music|deezer)(?::|%3a|/)", re.IGNORECASE)
 
@@ -161,13 +163,36 @@ def _iter_elements(path: Path, events: tuple[str, ...] = ("end",)) -> Iterator[A
                                  f"column {col})") from exc
     except OSError as exc:
         raise LibraryError(path, f"cannot read file: {exc.strerror or exc}") from exc
+    except LookupError as exc:  # an encoding= that Python does not know
+        raise LibraryError(path, f"cannot read the XML: {exc}; rekordbox writes UTF-8") from exc
+    except UnicodeError as exc:
+        raise LibraryError(path, f"cannot decode the XML: {exc}") from exc
 
 
-def _float(elem: ET.Element, name: str) -> float | None:
-    value = elem.get(name)
-    if value is None or value.strip() == "":
+def number(attrs: Mapping[str, str], name: str, lo: float, hi: float) -> float | None:
+    """Attribute ``name`` as a finite number in [lo, hi]; None when absent or empty; ValueError
+    (saying what is wrong) for anything else."""
+    value = attrs.get(name)
+    if value is None:
         return None
-    return float(value)
+    try:
+        x = float(value)
+    except ValueError:
+        if not value.strip():
+            return None
+        raise ValueError(f"{name}={value!r} is not a number") from None
+    if lo <= x <= hi and x - x == 0.0:  # x - x is nan for inf and nan
+        return x
+    raise ValueError(f"{name}={value!r} is not a number in [{lo:g}, {hi:g}]")
+
+
+def _track_number(elem: ET.Element, name: str, hi: float, path: Path, tid: str) -> float | None:
+    try:
+        x = number(elem.attrib, name, 0.0, hi)
+    except ValueError as exc:
+        logger.warning("%s: TRACK %s: %s; left empty", path, tid, exc)
+        return None
+    return x if x else None
 
 
 def _track(elem: ET.Element, path: Path) -> Track | None:
@@ -185,12 +210,8 @@ def _track(elem: ET.Element, path: Path) -> Track | None:
         except ValueError:
             logger.warning("%s: TRACK %s has no local file (Location=%r); skipped", path, tid, location)
             return None
-    try:
-        duration = _float(elem, "TotalTime")
-        bpm = _float(elem, "AverageBpm")
-    except ValueError:
-        logger.warning("%s: TRACK %s has a bad TotalTime/AverageBpm; left empty", path, tid)
-        duration = bpm = None
+    duration = _track_number(elem, "TotalTime", MAX_TIME_S, path, tid)
+    bpm = _track_number(elem, "AverageBpm", 10_000.0, path, tid)
     markers: list[GridMarker] = []
     cues: list[Cue] = []
     mark_types: dict[int, str] = {}
@@ -199,7 +220,7 @@ def _track(elem: ET.Element, path: Path) -> Track | None:
             if child.tag == "TEMPO":
                 markers.append(_marker(child))
             elif child.tag == "POSITION_MARK":
-                cue, mark_type = _cue(child)
+                cue, mark_type = parse_mark(child.attrib)
                 if mark_type != 0:
                     mark_types[len(cues)] = MARK_TYPES.get(mark_type, str(mark_type))
                 cues.append(cue)
@@ -222,8 +243,8 @@ def _track(elem: ET.Element, path: Path) -> Track | None:
         id=ID_PREFIX + tid,
         path=file_path,
         source=SOURCE,
-        duration_s=duration if duration and duration > 0 else None,
-        bpm=bpm if bpm and bpm > 0 else None,
+        duration_s=duration,
+        bpm=bpm,
         grid=LibraryGrid.checked(markers),
         cues=tuple(cues),
         title=elem.get("Name", ""),
@@ -233,27 +254,35 @@ def _track(elem: ET.Element, path: Path) -> Track | None:
 
 
 def _marker(elem: ET.Element) -> GridMarker:
-    start, bpm = _float(elem, "Inizio"), _float(elem, "Bpm")
+    start = number(elem.attrib, "Inizio", -math.inf, math.inf)
+    bpm = number(elem.attrib, "Bpm", -math.inf, math.inf)
     if start is None or bpm is None:
         raise ValueError("TEMPO without Inizio/Bpm")
     beat = int(elem.get("Battito") or 1)
     return GridMarker(start, bpm, (beat - 1) % 4 + 1)  # Battito 0 (seen once) reads as 4
 
 
-def _cue(elem: ET.Element) -> tuple[Cue, int]:
-    start = _float(elem, "Start")
+def parse_mark(attrs: Mapping[str, str]) -> tuple[Cue, int]:
+    """``(cue, Type)`` of one ``POSITION_MARK`` (its attributes), on rekordbox's timeline; ValueError
+    for a mark djstruct does not understand: no ``Start``, a ``Start`` or ``End`` that is no time in
+    0-24 h, a ``Num`` other than -1..7, a ``Type`` or colour that is not an integer. The XML writer
+    copies such marks through unchanged (:func:`~djstruct.library.rekordbox.xml_patch.patch_base`
+    asks this same function), so they are never lost."""
+    start = number(attrs, "Start", 0.0, MAX_TIME_S)
     if start is None:
         raise ValueError("POSITION_MARK without Start")
-    num = int(elem.get("Num") or -1)
-    mark_type = int(elem.get("Type") or 0)
-    end = _float(elem, "End")
+    num = int(attrs.get("Num") or -1)
+    if not -1 <= num <= 7:
+        raise ValueError(f"Num={num} is not a hot cue slot (0-7) or -1")
+    mark_type = int(attrs.get("Type") or 0)
+    end = number(attrs, "End", 0.0, MAX_TIME_S)
     if end is not None and end <= start:
         end = None
     color = None
-    if all(elem.get(c) is not None for c in ("Red", "Green", "Blue")):
-        rgb = [max(0, min(255, int(elem.get(c, "0")))) for c in ("Red", "Green", "Blue")]
+    if all(attrs.get(c) is not None for c in ("Red", "Green", "Blue")):
+        rgb = [max(0, min(255, int(attrs.get(c, "0")))) for c in ("Red", "Green", "Blue")]
         color = "#{:02x}{:02x}{:02x}".format(*rgb)
-    name = elem.get("Name", "")
+    name = attrs.get("Name", "")
     if num >= 0:
         return Cue("hot", start, num, end, name, color), mark_type
     return Cue("memory", start, None, end, name, color), mark_type

@@ -1,6 +1,10 @@
 """Patch the user's rekordbox XML export in place: the input is scanned with expat for byte offsets
 and only the ``POSITION_MARK`` cue/loop spans of the listed tracks are replaced, so playlists,
-``TEMPO``, ``PRODUCT``, unknown elements/attributes, comments and formatting survive untouched."""
+``TEMPO``, ``PRODUCT``, unknown elements/attributes, comments and formatting survive untouched.
+
+Only marks the reader understood are replaced (the same :func:`~djstruct.library.rekordbox.xml.parse_mark`
+decides): a mark it skipped (no ``Start``, ``Start="3,5"``, ``Num="zz"``, a negative or infinite
+time...) is copied through byte for byte, so nothing of the DJ's is lost."""
 
 from __future__ import annotations
 
@@ -12,13 +16,13 @@ from pathlib import Path
 from xml.parsers import expat
 
 from djstruct.errors import LibraryError, WritebackError
-from djstruct.library.rekordbox.xml import ID_PREFIX
+from djstruct.library.rekordbox.xml import ID_PREFIX, parse_mark
 from djstruct.library.rekordbox.xml_format import CRLF, WRAP_CHARS, element, mark_attrs
 from djstruct.types import Cue
 
 logger = logging.getLogger(__name__)
 
-OWN_MARK_TYPES = frozenset({"0", "4"})  # cue and loop; 1-3 (fade-in/out, load) are kept
+OWN_MARK_TYPES = frozenset({0, 4})  # cue and loop; 1-3 (fade-in/out, load) are kept
 _START_TAG = re.compile(rb"<[^\s/>]+(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(/?)>")
 
 
@@ -30,7 +34,8 @@ class _Span:
     end: int = -1
     empty: bool = False
     children: list[_Span] = field(default_factory=list)
-    mark_type: str = ""
+    own: bool = False  # a POSITION_MARK djstruct read as a cue or loop (and so rewrites)
+    foreign: Cue | None = None  # a POSITION_MARK read as a fade-in/out or load mark (kept as it is)
 
 
 class _Scanner:
@@ -78,7 +83,8 @@ class _Scanner:
                     self.tracks.setdefault(attrs["TrackID"], []).append(span)
         elif depth == 3 and self.current is not None:
             self.child = self._span(tag, pos)
-            self.child.mark_type = attrs.get("Type", "0") if tag == "POSITION_MARK" else ""
+            if tag == "POSITION_MARK":
+                self.child.own, self.child.foreign = _classify_mark(attrs)
             self.current.children.append(self.child)
         self.stack.append(tag)
 
@@ -94,7 +100,27 @@ class _Scanner:
             self.current = None
 
 
-def patch_base(base: Path, out: Path, tracks_cues: Mapping[str, Sequence[Cue]]) -> bytes:
+def _classify_mark(attrs: Mapping[str, str]) -> tuple[bool, Cue | None]:
+    """``(own, foreign cue)``: own = read as a cue or loop (replaced); a mark of another type that
+    the reader turned into a cue (fade-in/out, load) comes back as the foreign cue; a mark the
+    reader skipped is neither (copied through)."""
+    try:
+        cue, mark_type = parse_mark(attrs)
+    except (TypeError, ValueError):
+        return False, None
+    return (True, None) if mark_type in OWN_MARK_TYPES else (False, cue)
+
+
+def _same_mark(a: Cue, b: Cue) -> bool:
+    return ((a.kind, a.slot, a.name) == (b.kind, b.slot, b.name) and round(a.start_s, 3) == round(b.start_s, 3)
+            and (a.end_s is None) == (b.end_s is None))
+
+
+def patch_base(base: Path, out: Path, tracks_cues: Mapping[str, Sequence[Cue]]
+               ) -> tuple[bytes, dict[str, list[Cue]]]:
+    """The new file's bytes and the cues written per track: ``tracks_cues`` less the fade-in/out
+    and load marks the reader listed among a track's cues (those are kept where they are, not
+    written again as cues)."""
     wanted: dict[str, str] = {}
     for key in tracks_cues:
         if not key.startswith(ID_PREFIX) or not key[len(ID_PREFIX):]:
@@ -114,6 +140,8 @@ def patch_base(base: Path, out: Path, tracks_cues: Mapping[str, Sequence[Cue]]) 
                                  f"(line {exc.lineno}, column {exc.offset})") from exc
     except ValueError as exc:
         raise LibraryError(base, str(exc)) from exc
+    except LookupError as exc:  # an encoding= that Python does not know
+        raise LibraryError(base, f"cannot read the XML: {exc}; rekordbox writes UTF-8") from exc
     if (scan.encoding or "utf-8").lower().replace("_", "-") not in ("utf-8", "utf8"):
         raise WritebackError(base, f"encoding {scan.encoding!r} is not supported; rekordbox writes UTF-8")
     if not scan.has_collection:
@@ -126,16 +154,20 @@ def patch_base(base: Path, out: Path, tracks_cues: Mapping[str, Sequence[Cue]]) 
     nl = CRLF if first_nl > 0 and data[first_nl - 1:first_nl] == b"\r" else "\n"
     wrap = None if scan.wrapped is False else WRAP_CHARS
     edits: list[tuple[int, int, bytes]] = []
+    written: dict[str, list[Cue]] = {}
     for tid, spans in scan.tracks.items():
+        foreign = [c.foreign for span in spans for c in span.children if c.foreign is not None]
+        cues = [c for c in tracks_cues[wanted[tid]] if not any(_same_mark(c, f) for f in foreign)]
+        written[wanted[tid]] = cues
         for span in spans:
-            edits += _track_edits(data, span, tracks_cues[wanted[tid]], nl, wrap)
+            edits += _track_edits(data, span, cues, nl, wrap)
     edits.sort()
     chunks, pos = [], 0
     for start, end, text in edits:
         chunks += [data[pos:start], text]
         pos = end
     chunks.append(data[pos:])
-    return b"".join(chunks)
+    return b"".join(chunks), written
 
 
 def _track_edits(data: bytes, track: _Span, cues: Sequence[Cue], nl: str, wrap: int | None
@@ -157,12 +189,12 @@ def _track_edits(data: bytes, track: _Span, cues: Sequence[Cue], nl: str, wrap: 
     prev_end = track.tag_end
     insert_at: int | None = None
     for child in track.children:
-        if child.tag == "POSITION_MARK" and child.mark_type in OWN_MARK_TYPES:
+        if child.own:
             cut = prev_end if not data[prev_end:child.start].strip() else child.start
             insert_at = cut if insert_at is None else insert_at
             edits.append((cut, child.end, b""))
         prev_end = child.end
-    kept = [c for c in track.children if not (c.tag == "POSITION_MARK" and c.mark_type in OWN_MARK_TYPES)]
+    kept = [c for c in track.children if not c.own]
     body_end = data.rindex(b"</", 0, track.end)
     bounds = [track.tag_end, *(x for c in track.children for x in (c.start, c.end)), body_end]
     blank = not b"".join(data[a:b] for a, b in zip(bounds[::2], bounds[1::2], strict=True)).strip()

@@ -42,8 +42,8 @@ import logging
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,8 @@ class XmlWriteReport:
 
 
 def write_xml(out: Path, tracks_cues: Mapping[str, Sequence[Cue]], *, base_xml: Path | None = None,
-              tracks: Sequence[Track] | None = None) -> XmlWriteReport:
+              tracks: Sequence[Track] | None = None,
+              on_ready: Callable[[Path], None] | None = None) -> XmlWriteReport:
     """Write a rekordbox XML file ``out`` whose listed tracks carry exactly the given cues.
 
     With ``base_xml``, keys of ``tracks_cues`` are ``"rbx:<TrackID>"`` ids from
@@ -89,9 +90,11 @@ def write_xml(out: Path, tracks_cues: Mapping[str, Sequence[Cue]], *, base_xml: 
     from the mapping is written without cues). Raises :class:`LibraryError` for an unreadable
     or malformed ``base_xml`` and :class:`WritebackError` for bad cues, unknown ids, an ``out``
     that is the input or cannot be written, or a file that does not read back; in every error
-    case ``out`` is left as it was.
+    case ``out`` is left as it was. ``on_ready(tmp)`` is called with the verified temporary file
+    just before it is renamed over ``out`` (the journal records its hash there).
     """
     out = Path(out)
+    tracks_cues = {key: [_at_zero(c) for c in cues] for key, cues in tracks_cues.items()}
     for key, cues in tracks_cues.items():
         _check_cues(out, key, cues)
     if base_xml is not None:
@@ -99,8 +102,8 @@ def write_xml(out: Path, tracks_cues: Mapping[str, Sequence[Cue]], *, base_xml: 
         if out.resolve() == base.resolve() or (out.exists() and base.exists() and os.path.samefile(out, base)):
             raise WritebackError(out, "refusing to overwrite the rekordbox XML export it is based on; "
                                       "choose another output file")
-        data = patch_base(base, out, tracks_cues)
-        expected = dict(tracks_cues)
+        data, written = patch_base(base, out, tracks_cues)
+        expected: Mapping[str, Sequence[Cue]] = written
         ids = {k: k[len(ID_PREFIX):] for k in tracks_cues}
     else:
         if tracks is None:
@@ -110,11 +113,21 @@ def write_xml(out: Path, tracks_cues: Mapping[str, Sequence[Cue]], *, base_xml: 
     n_tracks = len(tracks_cues) if base_xml is not None else len(ids)
     if out.is_dir():
         raise WritebackError(out, "is a folder; give a file name for the XML")
-    atomic_write(out, lambda tmp: tmp.write_bytes(data),
-                 verify=lambda tmp: _verify(out, tmp, expected, None if base_xml else n_tracks))
+    def verify(tmp: Path) -> None:
+        _verify(out, tmp, expected, None if base_xml else n_tracks)
+        if on_ready is not None:
+            on_ready(tmp)
+
+    atomic_write(out, lambda tmp: tmp.write_bytes(data), verify=verify)
     n_cues = sum(len(c) for c in expected.values())
     logger.info("%s: wrote %d tracks, %d cues", out, n_tracks, n_cues)
     return XmlWriteReport(out, n_tracks, n_cues, None if base_xml is None else Path(base_xml), ids)
+
+
+def _at_zero(cue: Cue) -> Cue:
+    """A start a hair below 0 s (float error of a timeline round trip, under half the 1 ms the XML
+    keeps) is 0 s."""
+    return replace(cue, start_s=0.0) if -0.0005 < cue.start_s < 0.0 else cue
 
 
 def _check_cues(out: Path, key: str, cues: Sequence[Cue]) -> None:
