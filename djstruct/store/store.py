@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +34,6 @@ from djstruct.types import Analysis, Track
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
-
 
 
 @dataclass(frozen=True)
@@ -243,18 +242,7 @@ class Store:
             return True
         if now == (size, mtime_ns):
             return False
-        if old_hash is None:
-            return True
-        try:
-            new_hash = audio_hash(Path(key))
-        except DjstructError:
-            return True
-        if new_hash != old_hash:
-            return True
-        log.debug("%s: re-tagged (audio unchanged); keeping its analysis", key)
-        with self.transaction() as conn:
-            conn.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (now[0], now[1], key))
-        return False
+        return not self.refresh_retagged(Path(key))  # a re-tag keeps the analysis
 
     def put_analysis(self, path: Path, analysis: Analysis, detector: str, detector_version: str,
                      fp: Fingerprint) -> None:
@@ -292,6 +280,20 @@ class Store:
                        "detector_version = NULL")
                     + " WHERE path = ?",
                     (error, time.time(), fp.size, fp.mtime_ns, fp.audio_hash, key))
+
+    def refresh_retagged(self, path: Path) -> bool:
+        """Whether the analysis of ``path`` is current after a re-tag (audio hash unchanged: new size+mtime kept)."""
+        key = _key(path)
+        rows = self.query("SELECT audio_hash FROM files WHERE path = ? AND analysis IS NOT NULL", (key,))
+        try:
+            if not rows or rows[0][0] is None or audio_hash(Path(key)) != rows[0][0]:
+                return False
+            now = quick_stat(Path(key))
+        except DjstructError:
+            return False
+        with self.transaction() as conn:
+            conn.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (now[0], now[1], key))
+        return True
 
     def get_analysis(self, path: Path) -> Analysis | None:
         """The stored analysis of ``path``, or None."""
@@ -351,8 +353,8 @@ class Store:
         return [r[0] for r in self.query("SELECT DISTINCT library FROM library_tracks ORDER BY library")]
 
     def status(self, detector: str | None = None, detector_version: str | None = None) -> StoreStatus:
-        """Per-library counts (see :class:`StoreStatus`). Stats every track's file; when ``detector`` /
-        ``detector_version`` are given, analyses by another detector or version count as stale."""
+        """Per-library counts (see :class:`StoreStatus`). Stats every track's file (a re-tag is not stale: see
+        :meth:`refresh_retagged`); analyses by another ``detector`` or ``detector_version`` count as stale."""
         rows = self.query(
             "SELECT t.library, t.path, f.size, f.mtime_ns, f.detector, f.detector_version, "
             "f.analysis IS NOT NULL, f.error IS NOT NULL FROM library_tracks t LEFT JOIN files f ON f.path = t.path "
@@ -362,7 +364,7 @@ class Store:
         for lib, path, size, mtime_ns, det, ver, has_analysis, has_error in rows:
             if path not in seen:
                 seen[path] = _classify(path, size, mtime_ns, det, ver, bool(has_analysis), bool(has_error),
-                                       detector, detector_version)
+                                       detector, detector_version, self.refresh_retagged)
             counts = per.setdefault(lib, {})
             counts[seen[path]] = counts.get(seen[path], 0) + 1
         total: dict[str, int] = {}
@@ -372,12 +374,11 @@ class Store:
 
 
 def _classify(path: str, size: int | None, mtime_ns: int | None, det: str | None, ver: str | None,
-              has_analysis: bool, has_error: bool, detector: str | None, detector_version: str | None) -> str:
+              has_analysis: bool, has_error: bool, detector: str | None, detector_version: str | None,
+              retagged: Callable[[Path], bool]) -> str:
     try:
-        now: tuple[int, int] | None = quick_stat(Path(path))
+        now = quick_stat(Path(path))
     except DjstructError:
-        now = None
-    if now is None:
         return "missing"
     if has_error:
         return "failed"
@@ -385,7 +386,7 @@ def _classify(path: str, size: int | None, mtime_ns: int | None, det: str | None
         return "pending"
     if (detector is not None and det != detector) or (detector_version is not None and ver != detector_version):
         return "stale"
-    return "analysed" if now == (size, mtime_ns) else "stale"
+    return "analysed" if now == (size, mtime_ns) or retagged(Path(path)) else "stale"  # a re-tag is not stale
 
 
 def _lib_status(library: str, c: dict[str, int]) -> LibraryStatus:

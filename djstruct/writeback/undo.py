@@ -57,6 +57,7 @@ def undo_run(journal: Journal, run_id: int | None = None, *, force: bool = False
                     restore(SeratoBackup.from_dict(e.backup["serato"]))
             elif e.kind == "file":
                 _restore_file(path, e.backup)
+            journal.store.refresh_retagged(path)  # the old tags are back, the audio never changed
             journal.mark(e.id, "undone")
             restored.append(e.path)
         except DjstructError as err:
