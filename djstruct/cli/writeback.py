@@ -86,8 +86,9 @@ def writeback(folders, rekordbox_xml, rekordbox_db, crate, store, dry_run, targe
                       "(--target rekordbox-xml writes them)")
         disagree = [p for p in result.plans if p.diff is not None and p.diff.warning]
         if disagree:
+            then = "" if grid != "auto" else "; they got no cues (--grid library|own)"
             out.print(f"[yellow]{len(disagree)} tracks where the library's beat grid disagrees with djstruct's "
-                      f"tempo[/] (warnings above){'' if grid != 'auto' else '; they got no cues (--grid library|own)'}")
+                      f"tempo[/]: see the warnings{then}")
         skipped = [p for p in result.plans if p.skipped]
         if skipped:
             out.print(f"{len(skipped)} tracks not analysed yet (run djstruct scan)")
@@ -104,6 +105,8 @@ def track_line(p) -> str:  # type: ignore[no-untyped-def]
     bpm = f"{p.bpm:.1f} BPM" if p.bpm else "no tempo"
     acts = [f"{n} {a}" for a in ("add", "replace", "remove", "skip")
             if (n := sum(1 for c in d.changes if c.action == a and c.reason != NO_MEMORY))]
+    if not planned and d.warning:
+        return f"[bold]{escape(p.track.path.name)}[/]: {bpm}, {p.sections} sections, no cues planned (see the warning)"
     return (f"[bold]{escape(p.track.path.name)}[/]: {bpm}, {p.sections} sections, {hot} hot + "
             f"{len(planned) - hot} memory cues planned" + (f" ({', '.join(acts)})" if acts else " (nothing to do)"))
 
