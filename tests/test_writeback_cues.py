@@ -138,3 +138,15 @@ def test_grid_disagreement_is_warned_about_in_scan_dry_run_and_report(scanned: t
     agree = _xml(lib, store, tmp_path, 2.0)  # double time: the same music, an octave apart
     r = invoke("scan", "--rekordbox-xml", str(agree), "--store", str(tmp_path / "agree.sqlite"))
     assert "disagrees" not in r.output
+
+
+def test_a_report_that_cannot_decode_the_audio_says_so(scanned: tuple[Path, Path], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import djstruct.report.build as build_mod
+
+    lib, store = scanned
+    monkeypatch.setattr(build_mod, "envelope_job",
+                        lambda path, *a: (path, f"{path}: cannot decode for the waveform: boom", ()))
+    r = invoke("report", str(lib), "--store", str(store), "--out", str(tmp_path / "rep"), "--workers", "1", code=1)
+    assert "3 without a waveform" in r.output and "could not be decoded" in r.output
+    assert r.output.count("cannot decode for the waveform: boom") == 3  # each file named
