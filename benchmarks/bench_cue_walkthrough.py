@@ -30,7 +30,9 @@ import time
 from pathlib import Path
 
 from djstruct.audio import SUPPORTED_EXTENSIONS
+from djstruct.cues.grid import snap_grid
 from djstruct.library.rekordbox.locations import path_to_location
+from djstruct.store import Store
 
 EXE = [sys.executable, "-c", "import sys; from djstruct.cli.main import main; sys.argv[0] = 'djstruct'; main()"]
 
@@ -66,9 +68,6 @@ def write_xml(music: Path, tempo: dict[str, float], out: Path) -> int:
 
 def check_plans(rows: list[dict], store: Path) -> dict[str, dict]:
     """Per track: A on the first downbeat, hot cues in time order, repeated memory names."""
-    from djstruct.cues.grid import snap_grid
-    from djstruct.store import Store
-
     out: dict[str, dict] = {}
     with Store.open(store) as st:
         for row in rows:

@@ -1,161 +1,207 @@
-"""Writing cues for N tracks into a Traktor collection and into rekordbox's master.db.
+"""Writeback of N tracks into a Traktor collection and into rekordbox's master.db, through the wired
+path (``run_writeback`` -> plan per track -> the format's writer -> journal; ``undo_run``).
 
-Run by hand: ``python benchmarks/bench_formats.py [--tracks 500] [--cues 8]``. Everything happens in a
-temporary folder:
+Run by hand: ``python benchmarks/bench_formats.py [--tracks 500]``. Everything happens in a temporary
+folder. Setup (not timed): one short synthetic track is rendered (MP3) and analysed once with the dsp
+detector; N hard links to it stand for N tracks, each with that analysis in a fresh store (so every
+track is planned, fingerprinted and written as a real one would be). Then, per format:
 
+* NML: the real 151-entry ``tests/data/traktor/history.nml`` grown to N entries (its ENTRY elements
+  repeated), every LOCATION pointed at one of the links; timed: ``writeback --dry-run``, ``writeback
+  --direct`` (in place: backup, verification, journal) and ``undo``; checked: elements compared /
+  lost, undo byte-identical;
 * master.db: a copy of the real rekordbox 6 fixture (``tests/data/rekordbox/rekordbox 6/
-  master_locked.db``, encrypted, 6 tracks) gets ``DjmdContent`` rows up to ``--tracks`` (pointing at
-  one-byte placeholder files, added through pyrekordbox in the copy only); then ``plan_db_cues``
-  (dry run), ``write_db_cues`` (one commit per track, backup first) and ``undo_db`` (row level) are
-  timed, and the cue table after undo is compared with the one before;
-* NML: the real 151-entry ``tests/data/traktor/history.nml`` is grown to ``--tracks`` entries (its
-  ENTRY elements repeated with new file names); then ``plan_nml``, ``write_nml`` (in place, backup)
-  and ``undo_nml`` are timed, and undo is checked to give the original bytes back.
-
-Cues per track: half hot cues (slots 2-5, clear of the AutoGrid markers on slot 0/1), half memory cues.
+  master_locked.db``, encrypted, 6 tracks) with ``DjmdContent`` rows up to N (added through
+  pyrekordbox in the copy only) naming the links; timed: ``writeback --target rekordbox-db --direct``
+  dry run, write (backup, one commit and one journal entry per track) and ``undo`` (row level);
+  checked: USN increase, cue table after undo equal to before, ``PRAGMA integrity_check``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from djstruct.types import Cue  # noqa: E402
-
 DB_FIXTURE = ROOT / "tests" / "data" / "rekordbox" / "rekordbox 6" / "master_locked.db"
 NML_FIXTURE = ROOT / "tests" / "data" / "traktor" / "history.nml"
 
 
-def cues_for(i: int, n: int) -> list[Cue]:
-    out = []
-    for k in range(n):
-        t = 8.0 + 16.0 * k + (i % 7) * 0.01
-        out.append(Cue("hot", t, 2 + k // 2, None, f"Hot {k}") if k % 2 == 0 and k // 2 < 4
-                   else Cue("memory", t, None, None, f"Mem {k}"))
-    return out
+def make_tracks(tmp: Path, n: int) -> tuple[list[Path], Path]:
+    """N hard links to one analysed synthetic track, each with the analysis in a new store."""
+    from djstruct.audio.fingerprint import fingerprint
+    from djstruct.library import LibrarySource
+    from djstruct.scan import ScanConfig, run_scan
+    from djstruct.store import Store
+    from djstruct.synth import render_corpus
+
+    one = tmp / "one"
+    render_corpus(one, 1, seed=4, formats=["mp3"], short=True)
+    (clip,) = one.glob("*.mp3")
+    seed_store = tmp / "seed.sqlite"
+    run_scan(ScanConfig((LibrarySource("folder", one),), seed_store, "dsp", workers=1))
+    with Store.open(seed_store) as st:
+        analysis, row = st.get_analysis(clip), st.get_row(clip)
+    assert analysis is not None and row is not None
+    lib = tmp / "library"
+    lib.mkdir()
+    files = []
+    store = tmp / "store.sqlite"
+    with Store.open(store) as st:
+        for i in range(n):
+            f = lib / f"track{i:04d}.mp3"
+            os.link(clip, f)
+            st.put_analysis(f, analysis, row.detector or "dsp", row.detector_version or "", fingerprint(f))
+            files.append(f)
+    return files, store
 
 
-def grow_db(db: Path, n_tracks: int, files: Path) -> list[str]:
+def copy_store(store: Path, dst: Path) -> Path:
+    import sqlite3
+
+    with sqlite3.connect(store) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    return dst
+
+
+def grow_nml(src: Path, dst: Path, files: list[Path]) -> None:
+    data = src.read_text(encoding="utf-8")
+    start, end = data.index("    <ENTRY "), data.index("  </COLLECTION>")
+    entries = re.findall(r"    <ENTRY .*?</ENTRY>\n", data[start:end], flags=re.S)
+    grown = []
+    for i, f in enumerate(files):
+        loc = f'<LOCATION DIR="/:{"/:".join(f.parent.parts[1:])}/:" FILE="{f.name}" VOLUME="" VOLUMEID=""/>'
+        grown.append(re.sub(r"<LOCATION [^>]*?/>", lambda _m, loc=loc: loc, entries[i % len(entries)], count=1))
+    out = data[:start] + "".join(grown) + data[end:]
+    out = re.sub(r'<COLLECTION ENTRIES="\d+"', f'<COLLECTION ENTRIES="{len(files)}"', out, count=1)
+    dst.write_text(out, encoding="utf-8")
+
+
+def grow_db(db: Path, files: list[Path]) -> None:
     from pyrekordbox.masterdb import models
 
     from djstruct.library.rekordbox.db_write import open_master
 
     with open_master(db) as m:
-        ids = [str(c.ID) for c in m.query(models.DjmdContent).all()]
+        rows = m.query(models.DjmdContent).all()
+        for row, f in zip(rows, files, strict=False):
+            row.FolderPath = str(f)
         now = datetime.now(UTC)
-        for i in range(len(ids), n_tracks):
-            f = files / f"track{i:04d}.mp3"
-            f.write_bytes(b"\0")
+        for f in files[len(rows):]:
             cid = str(m.generate_unused_id(models.DjmdContent))
             m.add(models.DjmdContent.create(ID=cid, UUID=str(uuid.uuid4()), FolderPath=str(f), FileNameL=f.name,
-                                            Title=f"Bench {i}", Length=300, BPM=12800, FileType=1,
+                                            Title=f.stem, Length=120, BPM=12800, FileType=1,
                                             created_at=now, updated_at=now))
-            ids.append(cid)
         m.commit()
-    return ids
 
 
-def cue_table(db: Path) -> list[dict[str, object]]:
+def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def run(sources, store: Path, target: str, dry: bool):  # type: ignore[no-untyped-def]
+    from djstruct.writeback.apply import WritebackConfig, run_writeback
+
+    return run_writeback(WritebackConfig(tuple(sources), dry, store, target, direct=True))
+
+
+def undo(store: Path):  # type: ignore[no-untyped-def]
+    from djstruct.store import Store
+    from djstruct.writeback.journal import Journal
+    from djstruct.writeback.undo import undo_run
+
+    with Store.open(store) as st:
+        return undo_run(Journal(st))
+
+
+def bench_nml(tmp: Path, files: list[Path], seed_store: Path) -> None:
+    from djstruct.library import LibrarySource
+    from djstruct.library.traktor import compare_nml
+    from djstruct.library.traktor.verify import signatures
+    from djstruct.library.traktor.write import NmlCue
+
+    nml = tmp / "collection.nml"
+    grow_nml(NML_FIXTURE, nml, files)
+    store = copy_store(seed_store, tmp / "store.sqlite")
+    src = [LibrarySource("traktor-nml", nml)]
+    original = nml.read_bytes()
+    dry, t_dry = timed(run, src, store, "traktor-nml", True)
+    res, t_write = timed(run, src, store, "traktor-nml", False)
+    new = nml.read_bytes()
+    added = list((Counter(signatures(new)) - Counter(signatures(original))).elements())
+    cmp = compare_nml(original, new, [NmlCue("", s[2], "") for s in added])
+    u, t_undo = timed(undo, store)
+    planned = sum(p.diff.count("add") for p in dry.plans if p.diff)
+    print(f"NML        {len(files)} entries ({len(original) / 1e6:.2f} MB)  cues planned {planned}  "
+          f"tracks written {res.written}  new elements {len(added)} (all CUE_V2: "
+          f"{all(s[1] == 'CUE_V2' for s in added)})  refused {len(res.failed)}")
+    print(f"NML        dry-run {t_dry:.2f} s   write {t_write:.2f} s   undo {t_undo:.2f} s   "
+          f"old elements compared {cmp.elements} (attrs {cmp.attributes}), lost {cmp.lost}, "
+          f"unexpected {cmp.unexpected}"
+          f"   undo byte-identical: {nml.read_bytes() == original} ({len(u.refused)} refused)")
+
+
+def bench_db(tmp: Path, files: list[Path], seed_store: Path) -> None:
     from sqlalchemy import text
 
+    from djstruct.library import LibrarySource
     from djstruct.library.rekordbox.db_write import open_master
-
-    with open_master(db) as m:
-        return [dict(r) for r in m.session.execute(text("SELECT * FROM djmdCue ORDER BY ID")).mappings()]
-
-
-def bench_db(tmp: Path, n_tracks: int, n_cues: int) -> None:
-    from djstruct.library.rekordbox.db_undo import undo_db
-    from djstruct.library.rekordbox.db_write import plan_db_cues, write_db_cues
 
     db = tmp / "master.db"
     shutil.copy(DB_FIXTURE, db)
-    (tmp / "files").mkdir()
-    t0 = time.perf_counter()
-    ids = grow_db(db, n_tracks, tmp / "files")
-    grow = time.perf_counter() - t0
-    add = {cid: cues_for(i, n_cues) for i, cid in enumerate(ids)}
-    before = cue_table(db)
-    t0 = time.perf_counter()
-    plan = plan_db_cues(db, add)
-    dry = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    record = write_db_cues(db, add, check_running=False)
-    write = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    result = undo_db(record, check_running=False)
-    undo = time.perf_counter() - t0
-    after = cue_table(db)
-    print(f"master.db  tracks {len(ids)} (grown in {grow:.2f} s)  cues planned {plan.cues_to_insert}  "
-          f"written {record.cues_written}  refused tracks {len(record.failed)}  "
-          f"USN +{record.usn_after - record.usn_before}")
-    print(f"master.db  dry-run {dry:.2f} s   write {write:.2f} s ({1000 * write / max(1, len(ids)):.1f} ms/track)   "
-          f"undo {undo:.2f} s   rows deleted by undo {result.deleted}   table equal after undo: {after == before}")
+    grow_db(db, files)
+    store = copy_store(seed_store, tmp / "store.sqlite")
+    src = [LibrarySource("rekordbox-db", db)]
 
+    def state() -> tuple[list[dict[str, object]], int, str]:
+        with open_master(db) as m:
+            rows = [dict(r) for r in m.session.execute(text("SELECT * FROM djmdCue ORDER BY ID")).mappings()]
+            return rows, int(m.get_local_usn()), str(m.session.execute(text("PRAGMA integrity_check")).scalar())
 
-def grow_nml(src: Path, dst: Path, n_tracks: int) -> None:
-    data = src.read_text(encoding="utf-8")
-    start, end = data.index("    <ENTRY "), data.index("  </COLLECTION>")
-    entries = re.findall(r"    <ENTRY .*?</ENTRY>\n", data[start:end], flags=re.S)
-    grown = []
-    for i in range(n_tracks):
-        e = entries[i % len(entries)]
-        if i >= len(entries):
-            e = re.sub(r'FILE="([^"]*)"', lambda m, i=i: f'FILE="copy{i:04d} {m.group(1)}"', e, count=1)
-        grown.append(e)
-    out = data[:start] + "".join(grown) + data[end:]
-    out = re.sub(r'<COLLECTION ENTRIES="\d+"', f'<COLLECTION ENTRIES="{n_tracks}"', out, count=1)
-    dst.write_text(out, encoding="utf-8")
-
-
-def bench_nml(tmp: Path, n_tracks: int, n_cues: int) -> None:
-    from djstruct.library.traktor import compare_nml, plan_nml, read_nml, undo_nml, write_nml
-    from djstruct.types import Track
-
-    nml = tmp / "collection.nml"
-    grow_nml(NML_FIXTURE, nml, n_tracks)
-    original = nml.read_bytes()
-    t0 = time.perf_counter()
-    tracks = [t for t in read_nml(nml) if isinstance(t, Track)]
-    read = time.perf_counter() - t0
-    add = {t.id: cues_for(i, n_cues) for i, t in enumerate(tracks)}
-    t0 = time.perf_counter()
-    plan = plan_nml(nml, add)
-    dry = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    record = write_nml(nml, add, check_running=False)
-    write = time.perf_counter() - t0
-    cmp = compare_nml(original, nml.read_bytes(), record.added)
-    t0 = time.perf_counter()
-    undo_nml(record, check_running=False)
-    undo = time.perf_counter() - t0
-    print(f"NML        entries {len(tracks)} ({len(original) / 1e6:.2f} MB, read {read:.2f} s)  cues planned "
-          f"{len(plan.added)}  written {len(record.added)}  refused {len(record.failed)}")
-    print(f"NML        dry-run {dry:.2f} s   write {write:.2f} s (incl. verify + backup)   undo {undo:.2f} s   "
-          f"elements compared {cmp.elements} attrs {cmp.attributes} lost {cmp.lost}   "
-          f"undo byte-identical: {nml.read_bytes() == original}")
+    before, usn0, _ = state()
+    dry, t_dry = timed(run, src, store, "rekordbox-db", True)
+    res, t_write = timed(run, src, store, "rekordbox-db", False)
+    written, usn1, ok1 = state()
+    u, t_undo = timed(undo, store)
+    after, _, ok2 = state()
+    planned = sum(p.diff.count("add") for p in dry.plans if p.diff)
+    print(f"master.db  {len(files)} tracks  cues planned {planned}  rows written {len(written) - len(before)}  "
+          f"tracks {res.written}  refused {len(res.failed)}  USN +{usn1 - usn0}  integrity {ok1}/{ok2}")
+    print(f"master.db  dry-run {t_dry:.2f} s   write {t_write:.2f} s ({1000 * t_write / max(1, res.written):.1f} "
+          f"ms/track)   undo {t_undo:.2f} s   cue table equal after undo: {after == before} "
+          f"({len(u.refused)} refused)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tracks", type=int, default=500)
-    ap.add_argument("--cues", type=int, default=8)
     args = ap.parse_args()
+    import logging
+
+    logging.getLogger("pyrekordbox").setLevel(logging.ERROR)
+    logging.getLogger("djstruct").setLevel(logging.ERROR)  # "no analysis folder" for the grown master.db
     with tempfile.TemporaryDirectory(prefix="djstruct-bench-formats-") as d:
-        (Path(d) / "db").mkdir()
-        (Path(d) / "nml").mkdir()
-        bench_nml(Path(d) / "nml", args.tracks, args.cues)
-        bench_db(Path(d) / "db", args.tracks, args.cues)
+        tmp = Path(d)
+        (tmp / "db").mkdir()
+        (tmp / "nml").mkdir()
+        t0 = time.perf_counter()
+        files, store = make_tracks(tmp, args.tracks)
+        print(f"setup: {len(files)} analysed tracks in {time.perf_counter() - t0:.1f} s (not timed below)")
+        bench_nml(tmp / "nml", files, store)
+        bench_db(tmp / "db", files, store)
 
 
 if __name__ == "__main__":

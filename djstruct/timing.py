@@ -49,6 +49,8 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+from djstruct.audio.containers import mp3_first_frame
+from djstruct.audio.mp3_lame import mp3_timing_case
 from djstruct.constants import MP3_NO_XING_DELAY_SAMPLES
 from djstruct.types import Cue, LibraryGrid, Phrase, Track
 
@@ -77,7 +79,6 @@ def _kind(path: Path) -> tuple[str, int]:
     """("mp3-noxing" | "mp3" | "aac" | "other", sample rate) for ``path``; header reads only."""
     suffix = path.suffix.lower()
     if suffix == ".mp3":
-        from djstruct.audio.containers import mp3_first_frame
 
         try:
             rate, gapless = mp3_first_frame(path)
@@ -86,7 +87,6 @@ def _kind(path: Path) -> tuple[str, int]:
             return "mp3", 44100
         if not gapless:
             return "mp3-noxing", rate or 44100
-        from djstruct.audio.mp3_lame import mp3_timing_case
 
         return _CASE_KIND.get(mp3_timing_case(path) or "D", "mp3"), rate or 44100
     if suffix in _AAC_SUFFIXES:

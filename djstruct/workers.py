@@ -22,13 +22,14 @@ from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
+import djstruct
+
 PARENT_POLL_S = 1.0
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def package_root() -> Path:
     """The folder holding the ``djstruct`` package this process imported."""
-    import djstruct
 
     return Path(djstruct.__file__).resolve().parents[1]
 

@@ -110,7 +110,8 @@ STORE_HELP = ("The analysis store: where djstruct keeps what it found in each tr
 
 def library_options(f):  # type: ignore[no-untyped-def]
     """The one command-line shape of every command that takes a library and the store:
-    ``[FOLDER...] [--rekordbox-xml FILE] [--rekordbox-db [PATH]] [--crate NAME] [--store PATH]``."""
+    ``[FOLDER...] [--rekordbox-xml FILE] [--rekordbox-db [PATH]] [--traktor-nml FILE] [--crate NAME]
+    [--store PATH]``."""
     import click
 
     f = click.option("--store", "store", type=click.Path(path_type=Path), default=None, help=STORE_HELP)(f)
@@ -121,7 +122,9 @@ def source_options(f):  # type: ignore[no-untyped-def]
     """The library options without ``--store`` (for commands that never touch the store)."""
     import click
 
-    f = click.option("--crate", default=None, help="Only this Serato crate / Rekordbox playlist.")(f)
+    f = click.option("--crate", default=None, help="Only this Serato crate / Rekordbox or Traktor playlist.")(f)
+    f = click.option("--traktor-nml", "traktor_nml", type=click.Path(path_type=Path), default=None,
+                     help="A Traktor Pro 3/4 collection (collection.nml).")(f)
     f = click.option("--rekordbox-db", "rekordbox_db", is_flag=False, flag_value="", default=None,
                      metavar="[PATH]", help="A Rekordbox 6/7 master.db (default location when no PATH).")(f)
     f = click.option("--rekordbox-xml", "rekordbox_xml", type=click.Path(path_type=Path), default=None,
@@ -130,11 +133,16 @@ def source_options(f):  # type: ignore[no-untyped-def]
     return f
 
 
-def make_sources(folders, rekordbox_xml, rekordbox_db, crate):  # type: ignore[no-untyped-def]
+def make_sources(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml=None):  # type: ignore[no-untyped-def]
     """LibrarySources from the shared options; usage errors end the command with exit code 2."""
     from djstruct.library import sources_from_options
 
-    return call(sources_from_options, folders, rekordbox_xml, rekordbox_db, crate)
+    return call(sources_from_options, folders, rekordbox_xml, rekordbox_db, crate, traktor_nml)
+
+
+def any_source(folders, rekordbox_xml, rekordbox_db, traktor_nml) -> bool:  # type: ignore[no-untyped-def]
+    """True when any library option was given."""
+    return bool(folders) or any(x is not None for x in (rekordbox_xml, rekordbox_db, traktor_nml))
 
 
 def call(fn, *args, **kwargs):  # type: ignore[no-untyped-def]

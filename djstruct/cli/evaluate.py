@@ -38,7 +38,7 @@ COLUMNS = [
 @click.option("--detector", "detector_name", default=None, help="Detector to evaluate: ml (default) or dsp.")
 @model_option
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
-def eval_cmd(folders, rekordbox_xml, rekordbox_db, crate, store, from_library, layout, detector_name,
+def eval_cmd(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, from_library, layout, detector_name,
              model_name, as_json) -> None:  # type: ignore[no-untyped-def]
     """Analyse the audio named by each truth JSON in TRUTH_DIR (the first argument) and report
     boundary, beat, downbeat, tempo, label and drop scores per track and overall.
@@ -46,7 +46,7 @@ def eval_cmd(folders, rekordbox_xml, rekordbox_db, crate, store, from_library, l
     With --from-library: how well djstruct's cues agree with the cues the DJ placed (F-measure at
     +-1 beat and +-0.5 s, per genre, per crate/playlist), from the analyses in the store."""
     if from_library:
-        _from_library(folders, rekordbox_xml, rekordbox_db, crate, store, layout, as_json)
+        _from_library(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, layout, as_json)
         return
     if len(folders) != 1:
         fail("give one folder of ground-truth JSON files (or --from-library with a library)", EXIT_USAGE)
@@ -83,10 +83,10 @@ def eval_cmd(folders, rekordbox_xml, rekordbox_db, crate, store, from_library, l
     sys.exit(EXIT_SOME_FAILED if report.failed else EXIT_OK)
 
 
-def _from_library(folders, rekordbox_xml, rekordbox_db, crate, store, layout, as_json) -> None:  # type: ignore[no-untyped-def]
+def _from_library(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, layout, as_json) -> None:  # type: ignore[no-untyped-def]
     from djstruct.train.agreement import library_agreement
 
-    sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
+    sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml)
     ag = call(library_agreement, sources, store, layout)
     if as_json:
         print(json.dumps({"groups": ag.groups, "tracks": ag.tracks}, indent=1))

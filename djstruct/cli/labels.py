@@ -27,11 +27,11 @@ def labels() -> None:
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
               help="Also write the issues to this CSV file.")
 @click.option("--tolerance", type=float, default=0.05, show_default=True, help="Off-grid tolerance in seconds.")
-def check(folders, rekordbox_xml, rekordbox_db, crate, store, as_json, csv_path, tolerance) -> None:  # type: ignore[no-untyped-def]
+def check(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, as_json, csv_path, tolerance) -> None:  # type: ignore[no-untyped-def]
     """Harvest cues, tier tracks, and rank likely label errors (confident learning)."""
     from djstruct.train.check import check_library
 
-    sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
+    sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml)
     result = call(check_library, sources, store, tolerance_s=tolerance)
     rows = [i.to_dict() for i in sorted(result.issues, key=lambda i: -i.score)]
     if csv_path is not None:

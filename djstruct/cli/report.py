@@ -8,7 +8,17 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from djstruct.cli.common import Report, err, fail, library_options, make_sources, out, start_counting, track_progress
+from djstruct.cli.common import (
+    Report,
+    any_source,
+    err,
+    fail,
+    library_options,
+    make_sources,
+    out,
+    start_counting,
+    track_progress,
+)
 from djstruct.cues.grid import GRID_CHOICES
 from djstruct.errors import DjstructError
 
@@ -27,15 +37,16 @@ _STAGES = {"reading": "reading the store", "pages": "drawing tracks"}
                    "with djstruct's tempo; library or own chooses.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Processes decoding audio for the waveforms.")
-def report(folders, rekordbox_xml, rekordbox_db, crate, store, out_dir, open_browser, layout, grid,
+def report(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, out_dir, open_browser, layout, grid,
            workers) -> None:  # type: ignore[no-untyped-def]
     """Write an HTML report (library table + a page per track with waveform, sections, cues and a
     player) from the analysis store. With no library given: every library the store knows."""
     from djstruct.report.build import ReportConfig, build_report
 
-    given = bool(folders) or rekordbox_xml is not None or rekordbox_db is not None
-    sources = tuple(make_sources(folders, rekordbox_xml, rekordbox_db, crate)) if given else ()
-    cfg = ReportConfig(sources=sources, store_path=store, out_dir=out_dir, layout=layout, workers=workers, grid=grid)
+    given = any_source(folders, rekordbox_xml, rekordbox_db, traktor_nml)
+    sources = tuple(make_sources(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml)) if given else ()
+    cfg = ReportConfig(sources=sources, store_path=store, out_dir=out_dir, layout=layout, workers=workers,
+                       grid=grid)
 
     with track_progress() as bar:
         task = bar.add_task(_STAGES["reading"], total=None)

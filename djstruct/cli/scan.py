@@ -36,8 +36,8 @@ from djstruct.cli.common import (
 @click.option("--force", is_flag=True, help="Re-analyse tracks that are up to date.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures (for cron).")
 @click.option("--log-file", type=click.Path(path_type=Path), default=None, help="Also log to this file.")
-def scan(folders, rekordbox_xml, rekordbox_db, crate, store, detector_name, model_name, workers, device, batch_size,
-         limit, force, quiet, log_file) -> None:  # type: ignore[no-untyped-def]
+def scan(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, detector_name, model_name, workers, device,
+         batch_size, limit, force, quiet, log_file) -> None:  # type: ignore[no-untyped-def]
     """Read a DJ library and analyse every new or changed track into the analysis store.
 
     Exit codes: 0 all fine, 1 some tracks failed (listed), 2 usage error, 3 another run holds
@@ -57,7 +57,7 @@ def scan(folders, rekordbox_xml, rekordbox_db, crate, store, detector_name, mode
         root.setLevel(min(root.level, logging.INFO))
         ctx = click.get_current_context()
         ctx.call_on_close(lambda: (root.removeHandler(fh), fh.close()))
-    sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
+    sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml)
     detector_name, options = detector_choice(detector_name, model_name)
     if device != "auto":
         options["device"] = device

@@ -13,10 +13,11 @@ from djstruct.cli.common import call, err, fail, out
 @click.command("train")
 @click.argument("folders", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--from-library", "from_library", is_flag=True,
-              help="Fine-tune on the cues in a library (FOLDER..., --rekordbox-xml, --rekordbox-db).")
+              help="Fine-tune on the cues in a library (FOLDER..., --rekordbox-xml, --rekordbox-db, --traktor-nml).")
 @click.option("--rekordbox-xml", "rekordbox_xml", type=click.Path(path_type=Path), default=None)
 @click.option("--rekordbox-db", "rekordbox_db", is_flag=False, flag_value="", default=None, metavar="[PATH]")
-@click.option("--crate", default=None, help="Only this Serato crate / Rekordbox playlist.")
+@click.option("--traktor-nml", "traktor_nml", type=click.Path(path_type=Path), default=None)
+@click.option("--crate", default=None, help="Only this Serato crate / Rekordbox or Traktor playlist.")
 @click.option("--name", default=None, help="--from-library: name of the new model (default: personal).")
 @click.option("--base", default="default", show_default=True, help="--from-library: the model to start from.")
 @click.option("--from-scratch", is_flag=True, help="--from-library: start from random weights, not --base.")
@@ -52,8 +53,9 @@ from djstruct.cli.common import call, err, fail, out
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="--synthetic: processes that render and cache the corpus.")
 def train(folders: tuple[Path, ...], from_library: bool, rekordbox_xml: Path | None, rekordbox_db: str | None,
-          crate: str | None, name: str | None, base: str, from_scratch: bool, n_tracks: int | None, epochs: int,
-          seed: int, out_path: Path | None, resume: bool, cache_dir: Path | None, batch_size: int, lr: float,
+          traktor_nml: Path | None, crate: str | None, name: str | None, base: str, from_scratch: bool,
+          n_tracks: int | None, epochs: int, seed: int, out_path: Path | None, resume: bool, cache_dir: Path | None,
+          batch_size: int, lr: float,
           threads: int, max_minutes: float | None, init_model: str | None, variety: float, engine: str, pool: str,
           synth_share: float, short: bool, val_heldout: int, workers: int) -> None:
     """Train the structure model on N synthetic tracks (features cached, so a second run renders
@@ -66,8 +68,8 @@ def train(folders: tuple[Path, ...], from_library: bool, rekordbox_xml: Path | N
             fail("--init, --variety, --engine, --short and --val-heldout are for --synthetic; with --from-library, "
                  "--base picks the start", 2)
             return
-        run_library_training(folders, rekordbox_xml, rekordbox_db, crate, name or "personal", base, from_scratch,
-                             epochs, seed, resume, cache_dir, batch_size, threads, max_minutes)
+        run_library_training(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, name or "personal", base,
+                             from_scratch, epochs, seed, resume, cache_dir, batch_size, threads, max_minutes)
         return
     if n_tracks is None:
         fail("give --synthetic N (train the default model) or --from-library SOURCE (fine-tune it)", 2)

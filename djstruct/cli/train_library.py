@@ -7,13 +7,13 @@ from pathlib import Path
 from djstruct.cli.common import EXIT_USAGE, call, err, fail, make_sources, out
 
 
-def run_library_training(folders, rekordbox_xml, rekordbox_db, crate, name: str, base: str, from_scratch: bool,  # type: ignore[no-untyped-def]
-                         epochs: int, seed: int, resume: bool, cache_dir: Path | None, batch_size: int, threads: int,
-                         max_minutes: float | None) -> None:
+def run_library_training(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml,  # type: ignore[no-untyped-def]
+                         name: str, base: str, from_scratch: bool, epochs: int, seed: int, resume: bool,
+                         cache_dir: Path | None, batch_size: int, threads: int, max_minutes: float | None) -> None:
     from djstruct.train.check import check_library
     from djstruct.train.finetune import FinetuneConfig, finetune
 
-    sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
+    sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml)
     lib = call(check_library, sources, None, find_issues=False)
     usable = [c for c in lib.checks if c.clean_cues]
     reasons: dict[str, int] = {}

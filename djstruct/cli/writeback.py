@@ -21,15 +21,18 @@ from djstruct.cli.common import (
 from djstruct.cues.diff import NO_MEMORY
 from djstruct.cues.grid import GRID_CHOICES
 
+_OUT_LABEL = {"traktor-nml": "NML", "rekordbox-db": "database"}
 _STYLE = {"keep": "dim", "add": "green", "replace": "yellow", "remove": "red", "skip": "dim italic"}
 
 
 @click.command("writeback")
 @library_options
 @click.option("--dry-run", is_flag=True, help="Show what would be written; change nothing.")
-@click.option("--target", type=click.Choice(["serato", "rekordbox-xml", "rekordbox-db"]), default=None,
-              help="Where cues go (default: the library's own kind; Rekordbox libraries get an XML).")
-@click.option("--out", "out_file", type=click.Path(path_type=Path), default=None, help="The Rekordbox XML to write.")
+@click.option("--target", type=click.Choice(["serato", "rekordbox-xml", "rekordbox-db", "traktor-nml"]), default=None,
+              help="Where cues go (default: the library's own kind; Rekordbox libraries get an XML, a Traktor "
+                   "collection a new NML).")
+@click.option("--out", "out_file", type=click.Path(path_type=Path), default=None,
+              help="The Rekordbox XML or the new Traktor NML to write.")
 @click.option("--layout", default="default", show_default=True,
               help="Cue layout: a preset (default: hot cues A-H in time order; slots: fixed slots, C = first "
                    "drop; drops; minimal) or a TOML file.")
@@ -39,18 +42,21 @@ _STYLE = {"keep": "dim", "add": "green", "replace": "yellow", "remove": "red", "
               help="The grid cues snap to: auto = the library's beat grid when it agrees with djstruct's tempo "
                    "(up to double/half time), no cues on a track where it disagrees; library = the library's grid "
                    "always; own = djstruct's downbeats.")
-@click.option("--direct", is_flag=True, help="Allow --target rekordbox-db (writing master.db itself).")
+@click.option("--direct", is_flag=True,
+              help="Write the application's own library: master.db (--target rekordbox-db) or the Traktor "
+                   "collection in place (backup, journal, undo). Refused while the application runs.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per track and line.")
-def writeback(folders, rekordbox_xml, rekordbox_db, crate, store, dry_run, target, out_file, layout, policy, grid,
-              direct, as_json) -> None:  # type: ignore[no-untyped-def]
+def writeback(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, dry_run, target, out_file, layout,
+              policy, grid, direct, as_json) -> None:  # type: ignore[no-untyped-def]
     """Turn analyses into hot cues and memory cues in the DJ library (journaled: see `undo`)."""
     from djstruct.writeback.apply import WritebackConfig, run_writeback
 
-    sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate)
-    cfg = WritebackConfig(tuple(sources), dry_run, store, target, out_file, layout, policy, direct, grid)
+    sources = make_sources(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml)
+    cfg = WritebackConfig(tuple(sources), dry_run, store, target, out_file, layout, policy, direct,
+                          grid=grid)
 
     def on_event(kind: str, msg: str) -> None:
-        if kind in ("failed", "library-error"):
+        if kind in ("failed", "library-error", "backup", "note"):
             err.print(f"{kind}: {msg}", markup=False, highlight=False)
 
     result = call(run_writeback, cfg, on_event)
@@ -80,7 +86,7 @@ def writeback(folders, rekordbox_xml, rekordbox_db, crate, store, dry_run, targe
                   f"{totals['add']} added, {totals['replace']} replaced, {totals['remove']} removed, "
                   f"{totals['keep']} kept, {totals['skip'] - no_memory} skipped"
                   + (f"; run {result.run_id} (undo with: djstruct undo {result.run_id})" if result.run_id else "")
-                  + (f"; XML: {result.out}" if result.out else ""))
+                  + (f"; {_OUT_LABEL.get(result.target, 'XML')}: {result.out}" if result.out else ""))
         if no_memory:
             out.print(f"{no_memory} memory cues not written: {result.target} has no memory cues "
                       "(--target rekordbox-xml writes them)")

@@ -18,6 +18,7 @@ import numpy as np
 
 from djstruct.constants import ANALYSIS_RATE_HZ
 from djstruct.errors import DetectorError, ModelError
+from djstruct.model.registry import load_model
 from djstruct.postprocess import pipeline
 from djstruct.postprocess.activations import POST_REVISION, PostConfig, postprocess
 from djstruct.postprocess.cue_style import CueStyle
@@ -47,8 +48,6 @@ class MlDetector:
     def __init__(self, model: str = "default", device: str = "auto", batch_size: int = 8,
                  threads: int | None = None, boundary_threshold: float | None = None) -> None:
         import torch
-
-        from djstruct.model.registry import load_model
 
         self.device = _pick_device(device)
         try:

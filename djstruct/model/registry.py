@@ -16,6 +16,7 @@ from typing import Any
 
 from djstruct import config
 from djstruct.errors import ModelError
+from djstruct.model.config import tiny_config
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -63,7 +64,6 @@ def tiny_random(backbone: str = "mel") -> Any:
     import torch
 
     from djstruct.model.checkpoint import Checkpoint
-    from djstruct.model.config import tiny_config
     from djstruct.model.model import StructureModel
 
     cfg = tiny_config(backbone)

@@ -44,6 +44,7 @@ class PostConfig:
     novelty_weight: float = 1.0  # 0 = boundary head only
     keep_same_label: float = 0.5  # a boundary whose (phrase-weighted) score reaches this stays even
     # between two sections with the same label
+    label_grammar: bool = False  # intros only at the start, outros only at the end (labels.grammar_labels)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PostConfig:
@@ -108,7 +109,7 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
     picked, score, weight = pipeline.boundaries(bscore, threshold=cfg.boundary_threshold,
                                                 min_bars=cfg.min_section_bars)
     bounds = np.array([edges[0]] + [edges[i] for i in picked] + [bars.end_s])
-    labels = labels_from_probs(act["label"], fps, bounds)
+    labels = labels_from_probs(act["label"], fps, bounds, grammar=cfg.label_grammar)
     sections = sections_from_bounds(bounds, labels, merge_same=True,
                                     keep=[score[i] >= cfg.keep_same_label for i in picked])
     contrast = float(np.mean([head[i] * weight[i] for i in picked])) if picked else 0.0  # the head's own certainty

@@ -73,15 +73,55 @@ def label_by_rules(st: SectionStats) -> list[str]:
     return labels
 
 
-def labels_from_probs(probs: np.ndarray, fps: float, bounds_s: np.ndarray) -> list[str]:
-    """Label each section [bounds_s[i], bounds_s[i+1]) by the mean of ``probs`` (n, 5), columns in
-    ``SECTION_LABELS`` order, over its frames."""
+def section_probs(probs: np.ndarray, fps: float, bounds_s: np.ndarray) -> np.ndarray:
+    """Mean of the frame-wise label probabilities ``probs`` (n_frames, 5), columns in
+    ``SECTION_LABELS`` order, over each section [bounds_s[i], bounds_s[i+1]): (n_sections, 5)."""
     out = []
     for a, b in zip(bounds_s[:-1], bounds_s[1:], strict=True):
         i, j = int(a * fps), max(int(b * fps), int(a * fps) + 1)
         seg = probs[i:j] if i < len(probs) else probs[-1:]
-        out.append(SECTION_LABELS[int(np.argmax(seg.mean(axis=0)))])
-    return out
+        out.append(seg.mean(axis=0))
+    return np.asarray(out, dtype=np.float64).reshape(-1, len(SECTION_LABELS))
+
+
+def labels_from_probs(probs: np.ndarray, fps: float, bounds_s: np.ndarray, *, grammar: bool = False) -> list[str]:
+    """Label each section [bounds_s[i], bounds_s[i+1]) by the mean of ``probs`` (n, 5) over its
+    frames: the most probable label each, or with ``grammar`` the most probable sequence that a
+    DJ track can have (:func:`grammar_labels`)."""
+    p = section_probs(probs, fps, bounds_s)
+    if grammar:
+        return grammar_labels(p)
+    return [SECTION_LABELS[int(k)] for k in np.argmax(p, axis=1)]
+
+
+_INTRO, _OUTRO = SECTION_LABELS.index("intro"), SECTION_LABELS.index("outro")
+
+
+def grammar_labels(p: np.ndarray) -> list[str]:
+    """The label sequence maximising the sum of log section probabilities ``p`` (n_sections, 5)
+    under the grammar of a DJ track: intros only at the start (an intro follows only an intro) and
+    outros only at the end (an outro is followed only by an outro). Viterbi over the sections; an
+    "outro" mid-track followed by drops, or an "intro" after the first drop, cannot come out."""
+    n, k = p.shape
+    if n == 0:
+        return []
+    logp = np.log(np.clip(p, 1e-9, None))
+    allowed = np.ones((k, k), dtype=bool)  # allowed[prev, cur]
+    allowed[:, _INTRO] = False
+    allowed[_INTRO, _INTRO] = True
+    allowed[_OUTRO, :] = False
+    allowed[_OUTRO, _OUTRO] = True
+    trans = np.where(allowed, 0.0, -np.inf)
+    score = logp[0].copy()
+    back = np.zeros((n, k), dtype=np.int64)
+    for i in range(1, n):
+        cand = score[:, None] + trans  # (prev, cur)
+        back[i] = np.argmax(cand, axis=0)
+        score = cand[back[i], np.arange(k)] + logp[i]
+    path = [int(np.argmax(score))]
+    for i in range(n - 1, 0, -1):
+        path.append(int(back[i][path[-1]]))
+    return [SECTION_LABELS[j] for j in reversed(path)]
 
 
 def sections_from_bounds(bounds_s: np.ndarray, labels: list[str], *, merge_same: bool = False,

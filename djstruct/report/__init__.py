@@ -9,12 +9,6 @@ drawing of ``djstruct analyze --plot``.
 
 from __future__ import annotations
 
+from djstruct.report.build import ReportConfig, ReportResult, build_report
+
 __all__ = ["ReportConfig", "ReportResult", "build_report"]
-
-
-def __getattr__(name: str):  # type: ignore[no-untyped-def]
-    if name in __all__:
-        from djstruct.report import build
-
-        return getattr(build, name)
-    raise AttributeError(name)

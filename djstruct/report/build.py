@@ -33,8 +33,10 @@ from djstruct.report.waveform import (
     from_energy,
     n_columns,
 )
+from djstruct.store import Store
 from djstruct.types import Track
 from djstruct.workers import process_pool
+from djstruct.writeback.journal import Journal
 from djstruct.writeback.plan import default_target
 
 log = logging.getLogger(__name__)
@@ -103,7 +105,6 @@ def _check_out_dir(out: Path) -> None:
 
 def collect(config: ReportConfig, store: Any, errors: list[str]) -> list[TrackEntry]:
     """One entry per distinct audio file of the libraries (rows and page data, no waveform)."""
-    from djstruct.writeback.journal import Journal
 
     layout = load_layout(config.layout)
     journal = Journal(store)
@@ -165,7 +166,6 @@ def build_report(config: ReportConfig, on_progress: ProgressFn | None = None) ->
     """Write the report into ``config.out_dir``; returns what was written. Waveforms of files unchanged
     since the last build into the same folder come from its cache. Raises ConfigError for a missing
     store, an unknown layout or an unusable output folder."""
-    from djstruct.store import Store
 
     t0 = time.perf_counter()
     progress = on_progress or (lambda stage, done, total: None)

@@ -15,7 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from djstruct.cues.plan import load_layout
+from djstruct.errors import DjstructError
 from djstruct.report import palette as pal
+from djstruct.report.data import build_entry
+from djstruct.report.waveform import energy_columns, file_envelope, from_energy, n_columns
 from djstruct.types import Analysis, Track
 
 log = logging.getLogger(__name__)
@@ -28,10 +32,6 @@ def page_from_analysis(analysis: Analysis, audio_path: Path | None = None, layou
     """The report's page JSON for a lone analysis (no library: no existing cues; planned cues as a
     Rekordbox XML writeback would place them, memory cues included), waveform decoded from
     ``audio_path`` when it is readable, else drawn from the energy."""
-    from djstruct.cues.plan import load_layout
-    from djstruct.errors import DjstructError
-    from djstruct.report.data import build_entry
-    from djstruct.report.waveform import energy_columns, file_envelope, from_energy, n_columns
 
     path = Path(audio_path if audio_path is not None else analysis.path)
     track = Track(id=path.stem, path=path, source="rekordbox-xml", title=path.stem)

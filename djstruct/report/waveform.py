@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from djstruct.audio import load_audio
 from djstruct.audio.chatter import decoder_messages
+from djstruct.errors import DjstructError
 from djstruct.report.palette import ENERGY_SMOOTH_S
 from djstruct.types import Energy
 
@@ -123,7 +125,6 @@ def file_envelope(path: Path, duration_s: float, n: int, rate_hz: int = DECODE_R
     """Decode ``path`` at ``rate_hz`` (mono) and summarise it over ``n`` columns spanning
     ``duration_s`` (the analysed duration, so columns line up with the analysis). Raises
     DjstructError when the file cannot be decoded."""
-    from djstruct.audio import load_audio
 
     audio = load_audio(path, rate_hz, max_duration_s=None)
     want = int(round(duration_s * rate_hz))
@@ -139,8 +140,6 @@ def envelope_job(path: str, duration_s: float, n: int,
                  rate_hz: int) -> tuple[str, dict[str, Any] | str, tuple[str, ...]]:
     """Worker-pool entry point: ``(path, Envelope.to_dict() or an error line, what the native
     decoder printed)``."""
-    from djstruct.errors import DjstructError
-
     notes: list[str] = []
     try:
         with decoder_messages() as notes:

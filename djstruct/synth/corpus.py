@@ -23,7 +23,9 @@ import numpy as np
 
 from djstruct.errors import ConfigError, DjstructError, EncodeError
 from djstruct.safe_write import atomic_write_text
+from djstruct.synth.encode import FORMATS, encode
 from djstruct.synth.render import SR, genre_for, render_track
+from djstruct.synth.sampled.registry import check_pool, require
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +46,6 @@ def track_name(seed: int, index: int, engine: str = "synth", pool: str = "train"
 
 def _encoders() -> tuple[dict[str, str], Callable[..., Path] | None]:
     """``(FORMATS, encode)`` from :mod:`djstruct.synth.encode`, or a WAV-only fallback."""
-    try:
-        from djstruct.synth.encode import FORMATS, encode
-    except ImportError:
-        logger.warning("djstruct.synth.encode is not available: writing WAV only")
-        return {"wav": "wav"}, None
     return dict(FORMATS), encode
 
 
@@ -125,7 +122,6 @@ def render_corpus(out_dir: Path, n: int, seed: int, formats: Sequence[str] | Non
     if engine == "sampled":
         if variety:
             raise ConfigError(None, "--variety applies to the synth engine only")
-        from djstruct.synth.sampled.registry import check_pool, require
 
         check_pool(pool)
         require(pool)

@@ -16,8 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from djstruct.cues.plan import load_layout, plan_cues
 from djstruct.evaluate import onset_f
 from djstruct.library import LibrarySource
+from djstruct.library.rekordbox.xml import read_playlists
+from djstruct.train.check import check_library
 
 
 @dataclass(frozen=True)
@@ -28,9 +31,6 @@ class Agreement:
 
 def library_agreement(sources: Sequence[LibrarySource], store_path: Path | None = None,
                       layout_name: str = "default") -> Agreement:
-    from djstruct.cues.plan import load_layout, plan_cues
-    from djstruct.library.rekordbox.xml import read_playlists
-    from djstruct.train.check import check_library
 
     layout = load_layout(layout_name)
     result = check_library(sources, store_path, reviewed=set(), find_issues=False)

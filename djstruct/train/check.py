@@ -13,6 +13,7 @@ from pathlib import Path
 
 from djstruct import config
 from djstruct.library import LibrarySource
+from djstruct.store import Store
 from djstruct.train.harvest import HarvestSkip, harvest
 from djstruct.train.label_issues import LabelIssue, find_label_issues
 from djstruct.train.tiers import TrackCheck, load_reviewed, tier_track
@@ -39,7 +40,6 @@ def check_library(sources: Sequence[LibrarySource], store_path: Path | None = No
                   k: int = 5, reviewed: set[str] | None = None, find_issues: bool = True) -> LibraryCheck:
     """Harvest and tier ``sources``; with ``find_issues`` also rank likely label errors (needs the
     tracks' analyses in the store; training and agreement do without)."""
-    from djstruct.store import Store
 
     verified = set(reviewed) if reviewed is not None else load_reviewed()
     checks: list[TrackCheck] = []

@@ -31,6 +31,7 @@ from djstruct.model import frontend as fe
 from djstruct.safe_write import atomic_write
 from djstruct.signal import to_analysis_rate
 from djstruct.types import SECTION_LABELS
+from djstruct.workers import process_pool
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +140,6 @@ def build_corpus(n: int, seed: int, cache_dir: Path, *, short: bool = False, var
     todo = [j for j in jobs if not _cached(j)]
     if workers > 1 and len(todo) > 1:
         from concurrent.futures import as_completed
-
-        from djstruct.workers import process_pool
 
         with process_pool(min(workers, len(todo)), preload=("djstruct.train.dataset",)) as pool_:
             futures = [pool_.submit(_prepare_job, j) for j in todo]

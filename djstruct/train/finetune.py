@@ -31,8 +31,12 @@ from typing import Any
 import numpy as np
 
 from djstruct import config
+from djstruct.audio import load_audio
+from djstruct.audio.fingerprint import audio_hash
 from djstruct.errors import ConfigError, DjstructError, ModelError
 from djstruct.evaluate import onset_f
+from djstruct.model.registry import load_model
+from djstruct.postprocess.activations import POST_REVISION, PostConfig, postprocess
 from djstruct.postprocess.cue_style import CueStyle, pick_cues
 from djstruct.safe_write import atomic_write
 from djstruct.train.style_fit import StyleExample, fit_style
@@ -102,8 +106,6 @@ def library_truth(check: TrackCheck, duration_s: float) -> dict[str, Any]:
 
 def cached_library_track(check: TrackCheck, cache_dir: Path) -> Any:
     """Features of a library track (cached by path + audio hash) with its library truth."""
-    from djstruct.audio import load_audio
-    from djstruct.audio.fingerprint import audio_hash
     from djstruct.model import frontend as fe
     from djstruct.train.dataset import CachedTrack
 
@@ -132,7 +134,6 @@ def track_analyses(model: Any, tracks: Sequence[Any], post: Any) -> list[Any]:
     """The model's analysis of each cached track (activations -> shared post-processing)."""
     from djstruct.model import frontend as fe
     from djstruct.model.heads import mel_activations
-    from djstruct.postprocess.activations import postprocess
 
     return [postprocess(mel_activations(model, tr.mel), fe.FPS, tr.truth["duration_s"], fe.loudness_db(tr.mel),
                         path=tr.name, cfg=post) for tr in tracks]
@@ -159,8 +160,6 @@ def finetune(checks: Sequence[TrackCheck], cfg: FinetuneConfig, *, cache_dir: Pa
     from djstruct.model.checkpoint import load_checkpoint, save_checkpoint
     from djstruct.model.losses import total_loss
     from djstruct.model.model import StructureModel
-    from djstruct.model.registry import load_model
-    from djstruct.postprocess.activations import POST_REVISION, PostConfig
     from djstruct.train import dataset as ds
 
     if len(checks) < 2:

@@ -23,11 +23,14 @@ import torch
 
 from djstruct import config
 from djstruct.errors import ConfigError
+from djstruct.evaluate import METRICS, score_track
 from djstruct.model import frontend as fe
 from djstruct.model.checkpoint import load_checkpoint, save_checkpoint
 from djstruct.model.config import ModelConfig
 from djstruct.model.losses import total_loss
 from djstruct.model.model import StructureModel
+from djstruct.model.registry import load_model
+from djstruct.postprocess.activations import PostConfig, postprocess
 from djstruct.train import dataset as ds
 
 log = logging.getLogger(__name__)
@@ -80,9 +83,7 @@ class TrainResult:
 
 def validate(model: StructureModel, tracks: list[ds.CachedTrack]) -> tuple[dict[str, float], float]:
     """Mean validation metrics at the best boundary threshold, and that threshold."""
-    from djstruct.evaluate import METRICS, score_track
     from djstruct.model.heads import mel_activations
-    from djstruct.postprocess.activations import PostConfig, postprocess
 
     per_thr: dict[float, list[dict[str, float]]] = {t: [] for t in THRESHOLDS}
     for tr in tracks:
@@ -142,7 +143,6 @@ def train(cfg: TrainConfig, out: Path, cache_dir: Path | None = None, *, resume:
     if resume_ck is not None:  # the run being resumed fixed the architecture (it may come from --init)
         cfg = dataclasses.replace(cfg, model=resume_ck.config)
     elif cfg.init:  # before rendering: a wrong name fails at once
-        from djstruct.model.registry import load_model
 
         init_ck = load_model(cfg.init)
         cfg = dataclasses.replace(cfg, model=init_ck.config)

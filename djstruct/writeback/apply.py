@@ -3,9 +3,10 @@ write the changes, journaled so that :mod:`djstruct.writeback.undo` restores eve
 
 Targets: ``serato`` (hot cues in each file's tags, written track by track as it is planned, from
 the same read of the tags), ``rekordbox-xml`` (one new XML the DJ imports, written at the end;
-merged from their export when the source is one), ``rekordbox-db`` (direct ``master.db``
-writing, see :mod:`djstruct.library.rekordbox.db_write`). Times cross to the application's
-timeline in :mod:`djstruct.timing`, here, just before writing.
+merged from their export when the source is one), ``traktor-nml`` (a new NML, or with ``direct``
+the collection itself) and ``rekordbox-db`` (``master.db`` itself, only with ``direct``): these
+two in :mod:`djstruct.writeback.direct`. Times cross to the application's timeline in
+:mod:`djstruct.timing`, here, just before writing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from djstruct.library.serato.write import write_hot_cues
 from djstruct.lock import RunLock
 from djstruct.safe_write import file_sha256
 from djstruct.store import Store
+from djstruct.writeback import direct as direct_targets
 from djstruct.writeback import frame_backup
 from djstruct.writeback.journal import Journal
 from djstruct.writeback.plan import TrackPlan, check_target, default_target, plan_track
@@ -66,7 +68,12 @@ class WritebackResult:
 
 
 def resolve_target(config: WritebackConfig) -> str:
-    return check_target(config.target or default_target(config.sources[0].kind), config.direct)
+    target = check_target(config.target or default_target(config.sources[0].kind), config.direct)
+    if target in direct_targets.APP:
+        path = direct_targets.library_file(config.sources, target, config.policy)
+        if target == "traktor-nml":
+            direct_targets.nml_out(path, config.out, config.direct)
+    return target
 
 
 class _Run:
@@ -135,6 +142,24 @@ class _Run:
         emit("written", str(out))
         return out
 
+    def direct(self, todo: list[TrackPlan], emit: EventFn) -> Path | None:
+        """traktor-nml / rekordbox-db: the library file itself (or a new NML); a dry run asks the
+        format's own planner which tracks it would refuse."""
+        src = direct_targets.library_file(self.config.sources, self.target, self.config.policy)
+        dest = direct_targets.nml_out(src, self.config.out, self.config.direct) if self.target == "traktor-nml" else src
+        if self.config.dry_run:
+            failed = direct_targets.dry_run_failures(self.target, src, todo)
+            for _, msg in failed:
+                emit("failed", msg)
+            self.failed += failed
+            return None
+        if self.target == "traktor-nml":
+            self.written, failed = direct_targets.write_traktor(self.journal, self.start, src, dest, todo, emit)
+        else:
+            self.written, failed = direct_targets.write_rekordbox_db(self.journal, self.start, src, todo, emit)
+        self.failed += failed
+        return dest
+
 
 def _xml_out(config: WritebackConfig) -> Path:
     if config.out is not None:
@@ -172,8 +197,8 @@ def run_writeback(config: WritebackConfig, on_event: EventFn | None = None) -> W
             todo = [p for p in plans if p.diff is not None and p.diff.changed]
             if not config.dry_run and todo and target == "rekordbox-xml":
                 out = run.xml(todo, emit)
-            elif not config.dry_run and todo and target == "rekordbox-db":
-                raise WritebackError(config.sources[0].path, "direct master.db writing is not wired into writeback yet")
+            elif todo and target in direct_targets.APP:
+                out = run.direct(todo, emit)
         except BaseException:
             run.finish("failed")
             raise

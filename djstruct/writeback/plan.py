@@ -9,7 +9,7 @@ read the writer then reuses). Every time here is in djstruct's timeline (see :mo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from djstruct import timing
@@ -17,12 +17,14 @@ from djstruct.audio.fingerprint import fingerprint
 from djstruct.cues.diff import CueDiff, diff_cues
 from djstruct.cues.plan import Layout, plan_cues
 from djstruct.errors import ConfigError, DjstructError
+from djstruct.library.rekordbox.db_rows import stored_color as db_stored_color
 from djstruct.library.serato.write import read_state
 from djstruct.store import Store
 from djstruct.types import Analysis, Cue, Track
 
-TARGETS = ("serato", "rekordbox-xml", "rekordbox-db")
-_DEFAULT_TARGET = {"folder": "serato", "rekordbox-xml": "rekordbox-xml", "rekordbox-db": "rekordbox-xml"}
+TARGETS = ("serato", "rekordbox-xml", "rekordbox-db", "traktor-nml")
+_DEFAULT_TARGET = {"folder": "serato", "rekordbox-xml": "rekordbox-xml", "rekordbox-db": "rekordbox-xml",
+                   "traktor-nml": "traktor-nml"}
 
 
 def default_target(source_kind: str) -> str:
@@ -32,7 +34,7 @@ def default_target(source_kind: str) -> str:
 
 def target_app(target: str) -> str:
     """The DJ application whose timeline a target's cues are on."""
-    return "serato" if target == "serato" else "rekordbox"
+    return {"serato": "serato", "traktor-nml": "traktor"}.get(target, "rekordbox")
 
 
 def check_target(target: str, direct: bool) -> str:
@@ -76,9 +78,17 @@ def cue_diff(track: Track, analysis: Analysis, existing: Sequence[Cue], layout: 
     see :func:`djstruct.cues.plan.plan_cues` (by default a library grid that disagrees with
     djstruct's tempo gets no cues, and the diff's ``warning`` says why)."""
     plan = plan_cues(analysis, layout, track.grid, grid)
+    if target in ("traktor-nml", "rekordbox-db"):  # plan the colours the target keeps, so a re-run changes nothing
+        plan = replace(plan, cues=tuple(replace(p, cue=replace(p.cue, color=stored_color(target, p.cue)))
+                                        for p in plan.cues))
     bpm = (track.grid.bpm if track.grid and plan.grid_source == "library" else None) or analysis.bpm or 120.0
     return diff_cues(existing, plan, policy=policy, owned=owned, beat_s=60.0 / bpm,
                      memory_supported=target != "serato")
+
+
+def stored_color(target: str, cue: Cue) -> str | None:
+    """The colour ``cue`` keeps in ``target``: Traktor stores none, master.db its palette's."""
+    return db_stored_color(cue) if target == "rekordbox-db" else None if target == "traktor-nml" else cue.color
 
 
 def plan_track(track: Track, store: Store, owned: Sequence[Cue], layout: Layout, target: str,

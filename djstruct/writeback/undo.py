@@ -22,6 +22,7 @@ from djstruct.safe_write import atomic_write_bytes, file_sha256
 from djstruct.store import Store
 from djstruct.writeback import frame_backup
 from djstruct.writeback.journal import Journal, RunInfo
+from djstruct.writeback.undo_library import LIBRARY_KINDS, undo_library_entries
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,17 @@ def undo_run(journal: Journal, run_id: int | None = None, *, force: bool = False
         raise WritebackError(None, f"run {run.run_id} was already undone")
     restored: list[str] = []
     refused: list[tuple[str, str]] = []
-    for e in reversed(journal.entries(run.run_id)):
-        if e.state == "undone":
+    entries = journal.entries(run.run_id)
+    handled: set[int] = set()
+    for e in reversed(entries):
+        if e.state == "undone" or e.id in handled:
             continue
         path = Path(e.path)
         if e.kind == "cues":
             journal.mark(e.id, "undone")
+            continue
+        if e.kind in LIBRARY_KINDS:  # undone element by element / row by row: the DJ's later edits stay
+            handled |= undo_library_entries(journal, e, entries, force, restored, refused)
             continue
         if e.state == "written" and not force and path.exists() and file_sha256(path) != e.after_sha256:
             refused.append((e.path, f"{e.path}: changed since djstruct wrote it; not restored (use --force)"))

@@ -34,6 +34,8 @@ from typing import Any
 
 from djstruct.errors import LibraryError
 from djstruct.library.rekordbox.anlz import read_anlz, resolve_analysis_path
+from djstruct.library.rekordbox.db_rows import palette_color
+from djstruct.library.rekordbox.xml import streaming_kind
 from djstruct.timing import track_from_app
 from djstruct.types import Cue, Track
 
@@ -53,7 +55,7 @@ WHERE COALESCE(c.rb_local_deleted, 0) = 0
 ORDER BY CAST(c.ID AS INTEGER), c.ID
 """
 _CUES_SQL = """
-SELECT ContentID, InMsec, OutMsec, Kind, Comment FROM djmdCue
+SELECT ContentID, InMsec, OutMsec, Kind, Comment, ColorTableIndex FROM djmdCue
 WHERE COALESCE(rb_local_deleted, 0) = 0 ORDER BY ContentID, InMsec
 """
 
@@ -83,7 +85,7 @@ def default_db_path(*, system: str | None = None, home: Path | None = None,
 
 
 def read_db(path: Path | None = None, *, share_dir: Path | None = None, key: str | None = None,
-            with_analysis: bool = True) -> list[Track]:
+            with_analysis: bool = True, include_streaming: bool = False) -> list[Track]:
     """All tracks of a rekordbox 6/7 ``master.db``, ids ``"rbdb:<djmdContent.ID>"``.
 
     ``path`` defaults to :func:`default_db_path`. ``share_dir`` is where ``AnalysisDataPath``
@@ -93,6 +95,11 @@ def read_db(path: Path | None = None, *, share_dir: Path | None = None, key: str
     in ``extras["anlz_error"]``). ``extras`` also holds ``folder_path`` (as stored),
     ``content_id`` and ``analysis_data_path``. Raises :class:`LibraryError` for a missing,
     corrupt or undecryptable file. Never writes to the database or its directory.
+
+    Streaming tracks (a ``FolderPath`` that names a service, ``soundcloud:tracks:123`` ...; the
+    same rule as for XML ``Location``, a heuristic: no real library with one was available) are
+    left out, counted in one log line, unless ``include_streaming``: then they carry
+    ``extras["streaming"]`` (the service) and are never analysed or written.
     """
     db_path = Path(path) if path is not None else default_db_path()
     if db_path.is_dir() and (db_path / "master.db").is_file():  # the rekordbox folder itself
@@ -112,11 +119,17 @@ def read_db(path: Path | None = None, *, share_dir: Path | None = None, key: str
         except Exception as exc:  # sqlite3 / sqlcipher3 errors share no base class
             raise LibraryError(db_path, f"not a rekordbox 6/7 library ({exc})") from exc
     cues: dict[str, list[Cue]] = {}
-    for content_id, in_ms, out_ms, kind, comment in cue_rows:
-        cue = _cue(in_ms, out_ms, kind, comment)
+    for content_id, in_ms, out_ms, kind, comment, color_index in cue_rows:
+        cue = _cue(in_ms, out_ms, kind, comment, color_index)
         if cue is not None:
             cues.setdefault(str(content_id), []).append(cue)
     tracks = [_track(row, cues.get(str(row[0]), []), share, with_analysis) for row in rows]
+    streaming = sum(1 for t in tracks if "streaming" in t.extras)
+    if streaming:
+        logger.info("%s: %d streaming tracks (no local file)%s", db_path, streaming,
+                    "" if include_streaming else " left out")
+        if not include_streaming:
+            tracks = [t for t in tracks if "streaming" not in t.extras]
     logger.debug("%s: %d tracks, %d cues", db_path, len(tracks), sum(map(len, cues.values())))
     return tracks
 
@@ -195,7 +208,7 @@ def _connect(db_path: Path, uri: str, key: str | None) -> Any:
     return conn
 
 
-def _cue(in_ms: Any, out_ms: Any, kind: Any, comment: Any) -> Cue | None:
+def _cue(in_ms: Any, out_ms: Any, kind: Any, comment: Any, color_index: Any = None) -> Cue | None:
     if in_ms is None:
         return None
     start = float(in_ms) / 1000.0
@@ -207,7 +220,7 @@ def _cue(in_ms: Any, out_ms: Any, kind: Any, comment: Any) -> Cue | None:
     if kind not in HOT_CUE_SLOTS:
         logger.warning("djmdCue.Kind %d is not a known hot cue; read as a memory cue", kind)
         return Cue("memory", start, None, end, name)
-    return Cue("hot", start, HOT_CUE_SLOTS[kind], end, name)
+    return Cue("hot", start, HOT_CUE_SLOTS[kind], end, name, palette_color(color_index))
 
 
 def _track(row: tuple[Any, ...], cues: list[Cue], share: Path, with_analysis: bool) -> Track:
@@ -216,7 +229,10 @@ def _track(row: tuple[Any, ...], cues: list[Cue], share: Path, with_analysis: bo
     extras: dict[str, Any] = {"content_id": str(content_id), "folder_path": folder,
                               "analysis_data_path": anlz_path or ""}
     grid = phrases = None
-    if with_analysis and anlz_path:
+    service = streaming_kind(folder)
+    if service is not None:
+        extras["streaming"] = service
+    elif with_analysis and anlz_path:
         try:
             data = read_anlz(resolve_analysis_path(share, str(anlz_path)))
             grid, phrases = data.grid, data.phrases

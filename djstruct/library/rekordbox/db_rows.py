@@ -77,6 +77,20 @@ def palette_index(color: str | None) -> int:
     return min(HOT_CUE_PALETTE, key=dist)
 
 
+def palette_color(index: object) -> str | None:
+    """The RGB of a hot cue ``ColorTableIndex`` (None when it is not one of the palette's)."""
+    try:
+        return HOT_CUE_PALETTE.get(int(index))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+def stored_color(cue: Cue) -> str | None:
+    """The colour ``cue`` has once written and read back: hot cues the nearest palette colour,
+    memory cues none (see the module doc)."""
+    return HOT_CUE_PALETTE[palette_index(cue.color)] if cue.kind == "hot" else None
+
+
 def cue_problem(cue: Cue) -> str:
     """Why ``cue`` cannot be written as a ``djmdCue`` row ("" when it can)."""
     if cue.is_loop:

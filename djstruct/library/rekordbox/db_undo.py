@@ -21,25 +21,29 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from djstruct.errors import LibraryError, WritebackError
+from djstruct.library.rekordbox.db_files import SIDE_FILES, files_sha256, refuse_if_rekordbox_runs
 from djstruct.library.rekordbox.db_rows import row_slot
 from djstruct.library.rekordbox.db_write import (
-    SIDE_FILES,
     DbChangeRecord,
+    DbRowChange,
     _live_rows,
     _models,
-    files_sha256,
     open_master,
     raw_row,
-    refuse_if_rekordbox_runs,
+    raw_rows,
 )
+from djstruct.safe_write import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
+_CHUNK = 500  # row ids per query (well under SQLite's limit on bound variables)
 IGNORED_COLUMNS = frozenset({"usn", "rb_local_usn", "rb_local_synced", "rb_data_status", "rb_local_data_status",
                              "updated_at", "InPointSeekInfo", "OutPointSeekInfo"})
 
@@ -52,6 +56,7 @@ class DbUndoResult:
     gone: tuple[str, ...]  # djstruct rows the DJ had already deleted
     refused: tuple[str, ...]  # rows changed since (not forced) or slots taken
     whole_file: bool = False
+    refused_content: tuple[str, ...] = ()  # content ids of the tracks with a refused row
 
 
 def _same(current: dict[str, Any], recorded: dict[str, Any]) -> bool:
@@ -80,8 +85,6 @@ def undo_db(record: DbChangeRecord, *, force: bool = False, restore_backup: bool
 
 
 def _restore_files(record: DbChangeRecord) -> DbUndoResult:
-    from djstruct.safe_write import atomic_write_bytes
-
     db = Path(record.db)
     if not record.backups:
         raise WritebackError(db, "no backup was taken for this write")
@@ -106,22 +109,27 @@ def _undo_rows(db: Path, record: DbChangeRecord, force: bool, key: str | None) -
     deleted = restored = 0
     gone: list[str] = []
     refused: list[str] = []
+    refused_ids: list[str] = []
     with open_master(db, key) as master:
+        rows, objects = _prefetch(master, record.changes)
         for ch in reversed(record.changes):
             label = f"{ch.table} {ch.row_id} (track {ch.content_id})"
-            current = raw_row(master, ch.table, ch.row_id)
+            current = rows[ch.table][ch.row_id] if ch.row_id in rows.get(ch.table, {}) else \
+                raw_row(master, ch.table, ch.row_id)
             if ch.action == "insert":
                 if current is None or int(current.get("rb_local_deleted") or 0):
                     gone.append(label)
                 elif not force and not _same(current, ch.after or {}):
                     refused.append(f"{label}: changed in rekordbox since djstruct wrote it (use force)")
                 else:
-                    master.delete(master.query(m.DjmdCue).filter_by(ID=ch.row_id).one())
+                    master.delete(objects.get(ch.row_id) or master.query(m.DjmdCue).filter_by(ID=ch.row_id).one())
                     deleted += 1
             elif ch.action == "delete":
                 before = ch.before or {}
                 taken = {row_slot(r) for r in _live_rows(master, ch.content_id)} - {None}
-                if current is not None:
+                if current is not None and _same(current, before):
+                    gone.append(label)  # never deleted (its commit did not happen): nothing to put back
+                elif current is not None:
                     refused.append(f"{label}: a row with this ID exists again; not restored")
                 elif row_slot(before) is not None and row_slot(before) in taken:
                     refused.append(f"{label}: its hot cue slot is used again; not restored")
@@ -129,19 +137,42 @@ def _undo_rows(db: Path, record: DbChangeRecord, force: bool, key: str | None) -
                     master.add(m.DjmdCue.create(**_orm_values(m.DjmdCue, before)))
                     restored += 1
             elif ch.action == "update" and ch.table == "contentCue":
-                if current is None:
-                    gone.append(label)
+                if current is None or current.get("Cues") == (ch.before or {}).get("Cues"):
+                    gone.append(label)  # gone, or already as before (its commit did not happen)
                 elif not force and current.get("Cues") != (ch.after or {}).get("Cues"):
                     refused.append(f"{label}: changed since djstruct wrote it (use force)")
                 else:
                     row = master.query(m.ContentCue).filter_by(ID=ch.row_id).one()
                     row.Cues = (ch.before or {}).get("Cues")
                     restored += 1
+            if len(refused) > len(refused_ids):
+                refused_ids.append(ch.content_id)
         if deleted or restored:
             master.commit()
     logger.info("%s: undo deleted %d rows, restored %d, %d gone, %d refused", db, deleted, restored, len(gone),
                 len(refused))
-    return DbUndoResult(db, deleted, restored, tuple(gone), tuple(refused))
+    return DbUndoResult(db, deleted, restored, tuple(gone), tuple(refused), False, tuple(dict.fromkeys(refused_ids)))
+
+
+def _prefetch(master: Any, changes: Sequence[DbRowChange]
+              ) -> tuple[dict[str, dict[str, dict[str, Any] | None]], dict[str, Any]]:
+    """The current rows of every change (None when gone) and the ``DjmdCue`` objects of the
+    inserted rows, a few queries in all instead of two per row. A row named by more than one change
+    is left out (looked up when its turn comes)."""
+    m = _models()
+    count = Counter((ch.table, ch.row_id) for ch in changes)
+    rows: dict[str, dict[str, dict[str, Any] | None]] = {}
+    for table in {ch.table for ch in changes}:
+        ids = [ch.row_id for ch in changes if ch.table == table and count[(table, ch.row_id)] == 1]
+        got: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(ids), _CHUNK):
+            got.update(raw_rows(master, table, ids[i:i + _CHUNK]))
+        rows[table] = {rid: got.get(rid) for rid in ids}
+    inserted = [ch.row_id for ch in changes if ch.action == "insert" and ch.table == "djmdCue"]
+    objects: dict[str, Any] = {}
+    for i in range(0, len(inserted), _CHUNK):
+        objects.update({str(o.ID): o for o in master.query(m.DjmdCue).filter(m.DjmdCue.ID.in_(inserted[i:i + _CHUNK]))})
+    return rows, objects
 
 
 def _orm_values(model: Any, raw: dict[str, Any]) -> dict[str, Any]:

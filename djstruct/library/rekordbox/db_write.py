@@ -19,13 +19,11 @@ cues on rekordbox's timeline, seconds; ``remove`` = djstruct's own earlier cues 
    every deleted row, every changed row before/after, the USN before/after and hashes of the files,
    which :func:`~djstruct.library.rekordbox.db_undo.undo_db` uses to undo row by row.
 
-The "+12 USN per insert" concern (an old note of the refusing writer) re-checked
-against pyrekordbox 0.5.0: ``commit()`` adds one to ``agentRegistry.localUpdateCount`` per entry of
-its change buffer and sets each touched row's ``rb_local_usn`` to its number. Every attribute set
-on a model object is such an entry (``Base.__setattr__`` -> ``on_update``), so an object built with
-``DjmdCue(...)`` and then added counts one per column plus one for the add -- the +12 seen. Built
-with ``DjmdCue.create(...)`` (tracking off while constructing) it is one entry: +1 per row. Measured
-in the tests: +1 per inserted row, +1 per deleted row, +1 per changed column.
+USN ("+12 per insert", an old note) re-checked against pyrekordbox 0.5.0: ``commit()`` adds one to
+``localUpdateCount`` per entry of its change buffer; every attribute set on a model object is one
+(``Base.__setattr__``), so ``DjmdCue(...)`` + add counts one per column (+12), while
+``DjmdCue.create(...)`` (tracking off while constructing) is one entry. Measured in the tests: +1 per
+inserted row, +1 per deleted row, +1 per changed column.
 
 Verified against the file format only (the real rekordbox 6 fixture, read back through pyrekordbox
 and djstruct's reader, ``PRAGMA integrity_check``), not against rekordbox itself, which does not
@@ -35,20 +33,20 @@ with rows it did not write, is unverified.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
-import shutil
+import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from djstruct.errors import LibraryError, WritebackError
+from djstruct.errors import DjstructError, LibraryError, WritebackError
+from djstruct.library.rekordbox.db import open_read_only
+from djstruct.library.rekordbox.db_files import backup_files, files_sha256, refuse_if_rekordbox_runs
 from djstruct.library.rekordbox.db_rows import TrackPlan, cue_values, plan_track
 from djstruct.types import Cue
 
@@ -56,7 +54,6 @@ logger = logging.getLogger(__name__)
 
 ID_PREFIX = "rbdb:"
 SQLITE_MAGIC = b"SQLite format 3\x00"
-SIDE_FILES = ("-wal", "-shm")
 
 
 @dataclass(frozen=True)
@@ -138,49 +135,6 @@ def content_key(track_id: str) -> str:
     return track_id[len(ID_PREFIX):] if track_id.startswith(ID_PREFIX) else track_id
 
 
-def files_sha256(db: Path) -> str:
-    """One sha256 over ``master.db`` and its ``-wal`` (what SQLite reads)."""
-    h = hashlib.sha256()
-    for p in (db, db.with_name(db.name + "-wal")):
-        if p.exists():
-            h.update(p.name.encode() + b"\0")
-            with open(p, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-    return h.hexdigest()
-
-
-def refuse_if_rekordbox_runs(db: Path) -> None:
-    from pyrekordbox.utils import get_rekordbox_pid
-
-    pid = get_rekordbox_pid()
-    if pid:
-        raise WritebackError(db, f"rekordbox is running (pid {pid}); quit rekordbox before writing its database")
-
-
-def backup_files(db: Path) -> tuple[str, ...]:
-    """Copy ``master.db`` and any side files to ``<name>.djstruct-YYYYmmdd-HHMMSS.bak`` (fsync'ed)."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    tag, n = stamp, 1
-    while db.with_name(f"{db.name}.djstruct-{tag}.bak").exists():
-        n += 1
-        tag = f"{stamp}-{n}"
-    out = []
-    for suffix in ("", *SIDE_FILES):
-        src = db.with_name(db.name + suffix)
-        if src.exists():
-            dst = src.with_name(f"{src.name}.djstruct-{tag}.bak")
-            try:
-                shutil.copy2(src, dst)
-                with open(dst, "rb+") as f:
-                    os.fsync(f.fileno())
-            except OSError as exc:
-                raise WritebackError(db, f"cannot back up {src.name}: {exc.strerror or exc}; "
-                                         "nothing was written") from exc
-            out.append(str(dst))
-    return tuple(out)
-
-
 @contextmanager
 def open_master(db: Path, key: str | None = None) -> Iterator[Any]:
     """pyrekordbox's ``MasterDatabase`` on ``db`` (encrypted or a decrypted copy), closed after."""
@@ -223,6 +177,18 @@ def raw_row(master: Any, table: str, row_id: str) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
+def raw_rows(master: Any, table: str, row_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Rows by ID exactly as SQLite stores them, in one query."""
+    from sqlalchemy import text
+
+    if not row_ids:
+        return {}
+    params = {f"i{k}": v for k, v in enumerate(row_ids)}
+    res = master.session.execute(text(f'SELECT * FROM "{table}" WHERE ID IN ({", ".join(":" + k for k in params)})'),
+                                 params)
+    return {str(r["ID"]): dict(r) for r in res.mappings()}
+
+
 def _live_rows(master: Any, content_id: str) -> list[dict[str, Any]]:
     m = _models()
     rows = master.query(m.DjmdCue).filter_by(ContentID=content_id).all()
@@ -234,8 +200,6 @@ def plan_db_cues(db: Path, add: Mapping[str, Sequence[Cue]], remove: Mapping[str
                  *, key: str | None = None) -> DbPlan:
     """What :func:`write_db_cues` would do, writing nothing (reads a private copy when side files
     exist, like :func:`djstruct.library.rekordbox.db.read_db`)."""
-    from djstruct.library.rekordbox.db import open_read_only
-
     db = Path(db)
     remove = remove or {}
     ids = list(dict.fromkeys(content_key(k) for k in [*add, *remove]))
@@ -259,13 +223,29 @@ def _get(mapping: Mapping[str, Sequence[Cue]], cid: str) -> Sequence[Cue]:
     return mapping.get(ID_PREFIX + cid, mapping.get(cid, ()))
 
 
+class CommitHook(Protocol):
+    """Told about each track's commit (the writeback journals through it): ``before`` gets the
+    planned row changes (inserted rows with the values djstruct sets, deleted rows as they are,
+    the ``contentCue`` update) and the backups, before anything of that track is committed;
+    ``after`` follows the commit, ``rolled_back`` a commit that failed (the track is unchanged)."""
+
+    def before(self, content_id: str, changes: Sequence[DbRowChange], backups: Sequence[str]) -> None: ...
+
+    def after(self, content_id: str) -> None: ...
+
+    def rolled_back(self, content_id: str) -> None: ...
+
+
 def write_db_cues(db: Path, add: Mapping[str, Sequence[Cue]], remove: Mapping[str, Sequence[Cue]] | None = None,
-                  *, key: str | None = None, backup: bool = True, check_running: bool = True) -> DbChangeRecord:
+                  *, key: str | None = None, backup: bool = True, check_running: bool = True,
+                  hook: CommitHook | None = None) -> DbChangeRecord:
     """Add cues (and delete djstruct's own ``remove`` cues) in ``master.db``; see the module doc.
 
     Keys are ``djmdContent.ID`` (``"123"`` or ``"rbdb:123"``). Raises :class:`WritebackError`
     while rekordbox runs or when the backup fails, :class:`LibraryError` for a database that
     cannot be opened; per-track problems are in the record's ``failed`` (those tracks unchanged).
+    ``hook`` (see :class:`CommitHook`) hears about every track's commit; an error it raises in
+    ``before`` stops the run with that track uncommitted.
     """
     db = Path(db)
     if check_running:
@@ -298,11 +278,16 @@ def write_db_cues(db: Path, add: Mapping[str, Sequence[Cue]], remove: Mapping[st
                 continue
             if not plan.insert and not plan.delete:
                 continue
+            started: list[str] = []
             try:
-                changes += _apply_track(master, content, plan, notes)
+                changes += _apply_track(master, content, plan, notes, hook, backups, started)
             except Exception as exc:  # one track's database error must not stop the batch
                 master.session.rollback()
                 master.registry.clear_buffer()
+                if hook is not None and started:
+                    hook.rolled_back(cid)
+                if isinstance(exc, DjstructError):
+                    raise
                 if "rekordbox is running" in str(exc).lower():
                     raise WritebackError(db, "rekordbox started while writing; quit it and run again") from exc
                 failed.append((ID_PREFIX + cid, f"database error, track left unchanged: {exc}"))
@@ -314,7 +299,8 @@ def write_db_cues(db: Path, add: Mapping[str, Sequence[Cue]], remove: Mapping[st
     return record
 
 
-def _apply_track(master: Any, content: Any, plan: TrackPlan, notes: list[str]) -> list[DbRowChange]:
+def _apply_track(master: Any, content: Any, plan: TrackPlan, notes: list[str], hook: CommitHook | None = None,
+                 backups: Sequence[str] = (), started: list[str] | None = None) -> list[DbRowChange]:
     m = _models()
     cid = str(content.ID)
     changes = [DbRowChange("djmdCue", rid, "delete", cid, before=raw_row(master, "djmdCue", rid))
@@ -324,26 +310,51 @@ def _apply_track(master: Any, content: Any, plan: TrackPlan, notes: list[str]) -
     new_ids: list[str] = []
     new_values: list[dict[str, Any]] = []
     now = datetime.now(UTC)
-    for cue in plan.insert:
-        rid = str(master.generate_unused_id(m.DjmdCue))
-        while rid in new_ids:
-            rid = str(master.generate_unused_id(m.DjmdCue))
+    for cue, rid in zip(plan.insert, unused_cue_ids(master, len(plan.insert)), strict=True):
         values = cue_values(cue, cid, content.UUID, rid)
         master.add(m.DjmdCue.create(**values, created_at=now, updated_at=now))
         new_ids.append(rid)
         new_values.append(values)
     cc_change = _refresh_content_cue(master, cid, plan.delete, new_values, now, notes)
+    if hook is not None:
+        planned = [*changes, *(DbRowChange("djmdCue", v["ID"], "insert", cid, after=v) for v in new_values)]
+        if cc_change is not None:
+            planned.append(DbRowChange("contentCue", cc_change[0], "update", cid, cc_change[1], cc_change[2]))
+        hook.before(cid, tuple(planned), backups)
+        if started is not None:
+            started.append(cid)
     master.commit()
-    changes += [DbRowChange("djmdCue", rid, "insert", cid, after=raw_row(master, "djmdCue", rid)) for rid in new_ids]
+    if hook is not None:
+        hook.after(cid)
+    stored = raw_rows(master, "djmdCue", new_ids)
+    changes += [DbRowChange("djmdCue", rid, "insert", cid, after=stored.get(rid)) for rid in new_ids]
     if cc_change is not None:
-        row_id, before = cc_change
+        row_id, before, _ = cc_change
         changes.append(DbRowChange("contentCue", row_id, "update", cid, before=before,
                                    after=raw_row(master, "contentCue", row_id)))
     return changes
 
 
+def unused_cue_ids(master: Any, n: int) -> list[str]:
+    """``n`` new ``djmdCue`` IDs drawn as pyrekordbox's ``generate_unused_id`` draws them (random
+    28-bit, >= 100), checked against the table in one query instead of one query each."""
+    from sqlalchemy import text
+
+    out: list[str] = []
+    while len(out) < n:
+        want = {str(x) for x in (secrets.randbits(28) for _ in range(n - len(out))) if x >= 100} - set(out)
+        if not want:
+            continue
+        params = {f"i{k}": v for k, v in enumerate(want)}
+        used = {str(r[0]) for r in master.session.execute(
+            text(f"SELECT ID FROM djmdCue WHERE ID IN ({', '.join(':' + k for k in params)})"), params)}
+        out += sorted(want - used)
+    return out
+
+
 def _refresh_content_cue(master: Any, cid: str, deleted: Sequence[str], added: Sequence[dict[str, Any]],
-                         now: datetime, notes: list[str]) -> tuple[str, dict[str, Any] | None] | None:
+                         now: datetime, notes: list[str]
+                         ) -> tuple[str, dict[str, Any] | None, dict[str, Any]] | None:
     m = _models()
     cc = master.query(m.ContentCue).filter_by(ContentID=cid).first()
     if cc is None:
@@ -363,4 +374,4 @@ def _refresh_content_cue(master: Any, cid: str, deleted: Sequence[str], added: S
         item.update(created_at=stamp, updated_at=stamp)
         items.append(item)
     cc.Cues = json.dumps(items, separators=(",", ":"))
-    return str(cc.ID), before
+    return str(cc.ID), before, {"Cues": cc.Cues}

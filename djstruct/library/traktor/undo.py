@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from djstruct.errors import WritebackError
+from djstruct.library.traktor.running import refuse_if_running
 from djstruct.library.traktor.spans import parse_nml
 from djstruct.library.traktor.write import (
     NmlWriteRecord,
@@ -45,8 +46,6 @@ def undo_nml(record: NmlWriteRecord, *, restore_backup: bool = False, check_runn
     runs, or for a ``restore_backup`` that would lose changes made since."""
     out = Path(record.out)
     if check_running:
-        from djstruct.library.traktor.running import refuse_if_running
-
         refuse_if_running(out)
     if not out.exists():
         raise WritebackError(out, "the collection djstruct wrote is gone; nothing to undo")
@@ -88,6 +87,8 @@ def undo_nml(record: NmlWriteRecord, *, restore_backup: bool = False, check_runn
             refused.append(f"{cue.track_id}: entry no longer in the collection")
             continue
         entry = entries[0]
+        if any(matches(c, dict(cue.attrs)) for i, c in enumerate(entry.children) if (entry.start, i) not in cut):
+            continue  # still there: never removed (the write did not happen) or already put back
         slot = dict(cue.attrs).get("HOTCUE", "-1")
         busy = {c.attrs.get("HOTCUE") for i, c in enumerate(entry.children)
                 if c.tag == "CUE_V2" and (entry.start, i) not in cut}
@@ -113,3 +114,25 @@ def _digest(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
+
+
+def undo_write(record: NmlWriteRecord, *, force: bool = False, check_running: bool = True) -> NmlUndoResult:
+    """Undo what one writeback wrote, the way that keeps the most of the DJ's work:
+
+    * in place (``out`` is the collection): :func:`undo_nml`, element by element;
+    * a new file djstruct created: removed, if it is still what djstruct wrote (or ``force``);
+    * a file that existed before and was overwritten: its backup is put back, if the file is still
+      what djstruct wrote (else refused: there is nothing to merge with).
+    """
+    out = Path(record.out)
+    if Path(record.src).resolve() == out.resolve():
+        return undo_nml(record, check_running=check_running)
+    if check_running:
+        refuse_if_running(out)
+    if record.before_sha256 is None:
+        if out.exists():
+            if not force and file_sha256(out) != record.after_sha256:
+                raise WritebackError(out, "changed since djstruct wrote it; not removed (use --force)")
+            out.unlink()
+        return NmlUndoResult(out, len(record.added), len(record.removed), (), (), True)
+    return undo_nml(record, restore_backup=True, check_running=False)

@@ -35,16 +35,18 @@ import logging
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from djstruct.errors import DjstructError, LibraryError, WritebackError
 from djstruct.library.traktor.nml import ID_PREFIX, UNNAMED, tracks_from_document
+from djstruct.library.traktor.running import refuse_if_running
 from djstruct.library.traktor.spans import NmlDocument, Span, parse_nml
 from djstruct.library.traktor.verify import compare_nml
 from djstruct.safe_write import atomic_write_bytes, file_sha256
+from djstruct.timing import offset_s
 from djstruct.types import Cue
 
 logger = logging.getLogger(__name__)
@@ -321,29 +323,33 @@ def verify_plan(plan: NmlPlan, out: Path) -> None:
         raise WritebackError(out, f"the new NML would lose {cmp.lost} and add {cmp.unexpected} unplanned "
                                   "element(s); nothing was written")
     tracks = {t.id: t for t in tracks_from_document(doc, include_streaming=True) if not isinstance(t, DjstructError)}
+    offsets: dict[str, float] = {}  # the reader moved the cues to djstruct's timeline: back to Traktor's
     for cue in plan.added:
         track = tracks.get(cue.track_id)
         start = float(cue.attr("START")) / 1000.0
-        if track is None or not any(abs(c.start_s - start) < 1e-6 for c in track.cues):
+        if track is not None and cue.track_id not in offsets:
+            offsets[cue.track_id] = offset_s(track.path, "traktor") if track.path.is_file() else 0.0
+        if track is None or not any(abs(c.start_s + offsets[cue.track_id] - start) < 1e-6 for c in track.cues):
             raise WritebackError(out, f"{cue.track_id}: the cue at {start:.3f} s does not read back; "
                                       "nothing was written")
 
 
 def write_nml(src: Path, add: Mapping[str, Sequence[Cue]], remove: Mapping[str, Sequence[NmlCue | Cue]] | None = None,
-              *, out: Path | None = None, backup: bool = True, check_running: bool = True) -> NmlWriteRecord:
+              *, out: Path | None = None, backup: bool = True, check_running: bool = True,
+              on_ready: Callable[[NmlWriteRecord], None] | None = None) -> NmlWriteRecord:
     """Add (and remove djstruct's own) cues; write ``out`` (default: ``src`` in place).
 
     In place, a backup is always made first (``backup`` only matters for a separate ``out`` that
     already exists). Raises :class:`WritebackError` (one line) while Traktor runs, when nothing
     could be verified, or when the file changed while it was being written; per-track problems
-    are in the record's ``failed`` and those tracks are left as they were.
+    are in the record's ``failed`` and those tracks are left as they were. ``on_ready`` gets the
+    complete record after the checks and the backup, just before ``out`` changes (the writeback
+    journals it there); nothing is written when it raises.
     """
     src = Path(src)
     out = Path(out) if out is not None else src
     in_place = out.resolve() == src.resolve()
     if check_running:
-        from djstruct.library.traktor.running import refuse_if_running
-
         refuse_if_running(out)
     plan = plan_nml(src, add, remove)
     verify_plan(plan, out)
@@ -354,11 +360,14 @@ def write_nml(src: Path, add: Mapping[str, Sequence[Cue]], remove: Mapping[str, 
         atomic_write_bytes(saved, out.read_bytes())
     if in_place and file_sha256(src) != _sha(plan.original):
         raise WritebackError(src, "the collection changed while it was being written; nothing was written")
+    record = NmlWriteRecord(str(src), str(out), None if saved is None else str(saved), plan.added, plan.removed,
+                            plan.failed, before, _sha(plan.data), time.time())
+    if on_ready is not None:
+        on_ready(record)
     atomic_write_bytes(out, plan.data)
     logger.info("%s: %d cues added, %d removed, %d tracks refused", out, len(plan.added), len(plan.removed),
                 len(plan.failed))
-    return NmlWriteRecord(str(src), str(out), None if saved is None else str(saved), plan.added, plan.removed,
-                          plan.failed, before, _sha(plan.data), time.time())
+    return record
 
 
 def _sha(data: bytes) -> str:

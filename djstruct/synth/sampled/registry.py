@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from djstruct.errors import DjstructError
+from djstruct.errors import ConfigError, DjstructError
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,6 @@ def pool_sources(pool: str) -> tuple[str, ...]:
 
 def check_pool(pool: str) -> None:
     if pool not in POOLS:
-        from djstruct.errors import ConfigError
 
         raise ConfigError(None, f"unknown sound pool {pool!r}; choose from {', '.join(POOLS)}")
 
