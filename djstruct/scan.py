@@ -20,15 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from djstruct.audio import load_audio
+from djstruct.audio.chatter import decoder_messages, log_messages
 from djstruct.audio.fingerprint import Fingerprint, fingerprint
 from djstruct.config import store_path as default_store_path
 from djstruct.constants import MAX_DURATION_S
+from djstruct.cues.grid import check_grid
 from djstruct.detect.base import get_detector
 from djstruct.errors import DjstructError, LibraryError
 from djstruct.library import LibrarySource, iter_tracks
 from djstruct.lock import RunLock
 from djstruct.store import Store
-from djstruct.types import Analysis, Audio
+from djstruct.types import Analysis, Audio, LibraryGrid
 from djstruct.workers import process_pool
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,8 @@ class ScanConfig:
 
 @dataclass(frozen=True)
 class ScanEvent:
-    """Progress: ``kind`` is "planned" (total known), "done", "failed", or "library-error"."""
+    """Progress: ``kind`` is "planned" (total known), "done", "failed", "library-error", or "warning"
+    (the track was analysed; ``error`` says what the DJ should know, e.g. its grid disagrees)."""
 
     kind: str
     path: str = ""
@@ -68,6 +71,7 @@ class ScanResult:
     failed: tuple[tuple[str, str], ...]
     library_errors: tuple[str, ...]
     seconds: float
+    warnings: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -88,6 +92,7 @@ class WorkResult:
     analysis: Analysis | None = None
     audio: Audio | None = None
     error: str | None = None
+    decoder_notes: tuple[str, ...] = ()  # what the native decoder printed (logged by the parent)
 
 
 def _init_worker(detector_name: str | None, options: dict[str, Any], detect: bool) -> None:
@@ -102,19 +107,23 @@ def _work(path: str, sample_rate_hz: int, max_duration_s: float | None) -> WorkR
         fp: Fingerprint | None = fingerprint(p)
     except DjstructError:
         fp = None
+    notes: list[str] = []
     try:
-        audio = load_audio(p, sample_rate_hz, max_duration_s=max_duration_s)
+        with decoder_messages() as notes:
+            audio = load_audio(p, sample_rate_hz, max_duration_s=max_duration_s)
         if _WORKER_DETECTOR is None:
-            return WorkResult(fp, audio=audio)
-        return WorkResult(fp, analysis=_WORKER_DETECTOR.analyze(audio))
+            return WorkResult(fp, audio=audio, decoder_notes=tuple(notes))
+        return WorkResult(fp, analysis=_WORKER_DETECTOR.analyze(audio), decoder_notes=tuple(notes))
     except DjstructError as e:
-        return WorkResult(fp, error=str(e))
+        return WorkResult(fp, error=str(e), decoder_notes=tuple(notes))
 
 
 # -- parent side ---------------------------------------------------------------------------------
-def collect_tracks(config: ScanConfig, store: Any, emit: Callable[[ScanEvent], None]) -> tuple[list[Path], int]:
+def collect_tracks(config: ScanConfig, store: Any, emit: Callable[[ScanEvent], None],
+                   grids: dict[str, LibraryGrid] | None = None) -> tuple[list[Path], int]:
     """Read all sources, record tracks in the store; return unique existing paths and the number
-    of library entries seen. Unreadable entries and missing files are reported as events."""
+    of library entries seen (and fill ``grids``: path -> the library's beat grid, where it has one).
+    Unreadable entries and missing files are reported as events."""
     seen: dict[str, Path] = {}
     n_entries = 0
     for src in config.sources:
@@ -132,6 +141,8 @@ def collect_tracks(config: ScanConfig, store: Any, emit: Callable[[ScanEvent], N
         store.upsert_tracks(src.key, tracks)
         for t in tracks:
             key = os.path.normcase(os.path.abspath(t.path))
+            if grids is not None and t.grid is not None:
+                grids.setdefault(str(t.path), t.grid)
             if key in seen:
                 continue
             seen[key] = t.path
@@ -148,6 +159,10 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
     batched = bool(getattr(detector, "batched", False))
     failed: list[tuple[str, str]] = []
     lib_errors: list[str] = []
+    warnings: list[tuple[str, str]] = []
+    grids: dict[str, LibraryGrid] = {}
+    # on a CPU, one track at a time (no faster in batches), so progress moves per track
+    batch_size = config.batch_size if str(getattr(detector, "device", "cpu")).startswith("cuda") else 1
 
     def record(e: ScanEvent) -> None:
         if e.kind == "library-error":
@@ -157,7 +172,7 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
     with RunLock.for_store(store_path), Store.open(store_path) as store, \
             process_pool(config.workers, preload=_PRELOAD, initializer=_init_worker,
                          initargs=(config.detector, config.detector_options, not batched)) as pool:
-        paths, n_entries = collect_tracks(config, store, record)
+        paths, n_entries = collect_tracks(config, store, record, grids)
         todo: list[Path] = []
         for p in paths:
             if not p.is_file():
@@ -180,6 +195,10 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
             if error is None and result is not None:
                 store.put_analysis(path, result, detector.name, detector.version, fp)
                 n_ok += 1
+                check = check_grid(result, grids.get(str(path)))
+                if check is not None and not check.agrees:
+                    warnings.append((str(path), check.message()))
+                    emit(ScanEvent("warning", str(path), done, len(todo), check.message()))
                 emit(ScanEvent("done", str(path), done, len(todo)))
             else:
                 store.put_error(path, error or "unknown error", fp)
@@ -207,9 +226,10 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
                     finish(p, fp, None, str(e))
 
         for path, res in _run_pool(pool, todo, detector, config):
+            log_messages(log, path, res.decoder_notes)
             if res.audio is not None:
                 pending_audio.append((path, res.fingerprint, res.audio))
-                if len(pending_audio) >= config.batch_size:
+                if len(pending_audio) >= batch_size:
                     flush_batch()
             else:
                 finish(path, res.fingerprint, res.analysis, res.error or (None if res.analysis else "no result"))
@@ -222,6 +242,7 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
         failed=tuple(failed),
         library_errors=tuple(lib_errors),
         seconds=time.perf_counter() - t_start,
+        warnings=tuple(warnings),
     )
 
 

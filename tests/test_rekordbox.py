@@ -6,7 +6,6 @@ import hashlib
 import shutil
 import sqlite3
 import struct
-import time
 from pathlib import Path, PureWindowsPath
 
 import numpy as np
@@ -192,11 +191,8 @@ def test_read_xml_errors(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not REKUEBOX.is_file(), reason="private rekuebox export not present (../shared)")
-def test_rekuebox_export_counts_and_speed() -> None:
-    t0 = time.perf_counter()
+def test_rekuebox_export_counts() -> None:  # its read time is measured in benchmarks/, not here
     tracks = read_xml(REKUEBOX)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 2.0, f"2,018-track read took {elapsed:.2f} s"
     cues = [c for t in tracks for c in t.cues]
     assert len(tracks) == 2018
     assert len(cues) == 8928

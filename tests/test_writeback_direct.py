@@ -33,6 +33,9 @@ from djstruct.types import Track
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
 NML = Path("traktor-nml-utils") / "tests" / "fixtures" / "history.nml"
 MASTER = Path("pyrekordbox") / "testdata" / "rekordbox 6" / "master_locked.db"
+# The fixture's entries keep the grids of the real tracks they listed, which disagree with the synthetic
+# audio now behind them: snap onto them anyway, as a DJ who trusts their grid would choose.
+ON_ITS_GRID = ("--grid", "library")
 
 
 def invoke(*args: str, code: int | None = 0):  # type: ignore[no-untyped-def]
@@ -99,7 +102,7 @@ def tracks(path: Path) -> dict[str, Track]:
 
 def planned(args: list[Any]) -> list[dict[str, Any]]:
     """The JSON dry run of a writeback: one row per track with its changes."""
-    r = invoke("writeback", *args, "--dry-run", "--json", code=None)
+    r = invoke("writeback", *args, *ON_ITS_GRID, "--dry-run", "--json", code=None)
     return [json.loads(x) for x in r.stdout.splitlines()]
 
 
@@ -118,7 +121,7 @@ def as_planned(got: list[Any], want: list[dict[str, Any]]) -> bool:
 
 
 def test_collection_is_a_library_for_scan_library_labels_and_train(corpus: dict[str, Any], store: Path) -> None:
-    assert corpus["scan"].count("file not found") == 148 and "analysed now     3" in corpus["scan"]
+    assert corpus["scan"].count("file not found") == 148 and re.search(r"analysed now\s+3\b", corpus["scan"])
     r = invoke("library", "--traktor-nml", corpus["nml"], "--json")
     rows = [json.loads(x) for x in r.stdout.splitlines()]
     assert len(rows) == 151 and sum(row["exists"] for row in rows) == 3
@@ -136,7 +139,7 @@ def test_new_nml_keeps_every_element_and_undo_removes_it(corpus: dict[str, Any],
     want = {r["id"]: [c for c in r["changes"] if c["action"] == "add"] for r in rows}
     assert len(want) == 3 and all(want.values()) and nml.read_bytes() == original
     out = nml.with_name("for-import.nml")
-    r = invoke("writeback", "--traktor-nml", nml, "--store", store, "--out", out, code=1)
+    r = invoke("writeback", "--traktor-nml", nml, "--store", store, *ON_ITS_GRID, "--out", out, code=1)
     assert "wrote 3 of 151 tracks to traktor-nml" in r.output and nml.read_bytes() == original
     before, after = tracks(nml), tracks(out)
     for tid, adds in want.items():  # read back: exactly the planned cues are new, the DJ's cues and grid stay
@@ -152,12 +155,12 @@ def test_new_nml_keeps_every_element_and_undo_removes_it(corpus: dict[str, Any],
 
 def test_in_place_needs_direct_backs_up_and_undo_keeps_the_djs_edit(store: Path, nml: Path) -> None:
     original = nml.read_bytes()
-    r = invoke("writeback", "--traktor-nml", nml, "--store", store, "--out", nml, code=2)
+    r = invoke("writeback", "--traktor-nml", nml, "--store", store, *ON_ITS_GRID, "--out", nml, code=2)
     assert "needs --direct" in r.output and nml.read_bytes() == original
-    invoke("writeback", "--traktor-nml", nml, "--store", store, "--direct", code=1)
+    invoke("writeback", "--traktor-nml", nml, "--store", store, *ON_ITS_GRID, "--direct", code=1)
     (backup,) = nml.parent.glob("collection.nml.djstruct-*.bak")
     assert backup.read_bytes() == original and nml.read_bytes() != original
-    r = invoke("writeback", "--traktor-nml", nml, "--store", store, "--direct", code=1)
+    r = invoke("writeback", "--traktor-nml", nml, "--store", store, *ON_ITS_GRID, "--direct", code=1)
     assert "wrote 0 of 151" in r.output  # a re-run on unchanged analyses changes nothing
     # the DJ adds a cue in Traktor afterwards (to the first entry, which djstruct did not write)
     data = nml.read_bytes()
@@ -170,10 +173,11 @@ def test_in_place_needs_direct_backs_up_and_undo_keeps_the_djs_edit(store: Path,
     at = anchor - (len(data) - len(original))  # the same place in the original
     assert nml.read_bytes() == original[:at] + mine + original[at:]
     # nothing edited since: undo gives the original bytes back
-    invoke("writeback", "--traktor-nml", nml, "--store", store, "--direct", "--policy", "replace-own", code=1)
+    invoke("writeback", "--traktor-nml", nml, "--store", store, *ON_ITS_GRID, "--direct", "--policy", "replace-own",
+           code=1)
     invoke("undo", "--store", store)
     nml.write_bytes(original)
-    invoke("writeback", "--traktor-nml", nml, "--store", store, "--direct", code=1)
+    invoke("writeback", "--traktor-nml", nml, "--store", store, *ON_ITS_GRID, "--direct", code=1)
     invoke("undo", "--store", store)
     assert nml.read_bytes() == original
 
@@ -196,7 +200,7 @@ def fake_app(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no
 def test_refused_while_traktor_runs(store: Path, nml: Path, fake_app: subprocess.Popen[bytes]) -> None:
     assert traktor_pid() == fake_app.pid
     original = nml.read_bytes()
-    r = invoke("writeback", "--traktor-nml", nml, "--store", store, "--direct", code=1)
+    r = invoke("writeback", "--traktor-nml", nml, "--store", store, *ON_ITS_GRID, "--direct", code=1)
     (line,) = [x for x in r.output.splitlines() if "Traktor is running" in x]
     assert line.startswith("error:") and nml.read_bytes() == original
     assert list(nml.parent.iterdir()) == [nml]  # no backup, no journal run either

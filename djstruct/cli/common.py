@@ -5,18 +5,65 @@ from __future__ import annotations
 import logging
 import math
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn
+from rich.text import Text
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
+PIPED_WIDTH = 240  # columns when the output goes to a pipe or a file (rich would cut tables at 80)
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _Console(Console):
+    """A rich console that, writing to a pipe or a file, is as wide as :data:`PIPED_WIDTH` (unless
+    ``COLUMNS`` says otherwise) instead of 80 columns or the terminal's width."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        dims = super().size
+        if self._width is None and not self.is_terminal and "COLUMNS" not in self._environ:
+            return ConsoleDimensions(PIPED_WIDTH, dims.height)
+        return dims
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+out = _Console(highlight=False, soft_wrap=True)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class EtaColumn(ProgressColumn):
+    """Time left from the average pace since the count began (``task.fields["t0"]``, set by
+    :func:`start_counting`): elapsed / done x left. Honest from the first finished item, unlike an
+    estimate from the last few seconds, which a burst of finished items sends to zero."""
+
+    def render(self, task: Task) -> Text:
+        t0 = task.fields.get("t0")
+        if task.total is None or t0 is None or task.completed <= 0:
+            return Text("time left: estimating", style="progress.remaining")
+        left = (time.monotonic() - t0) / task.completed * max(task.total - task.completed, 0)
+        m, s = divmod(int(round(left)), 60)
+        return Text(f"{m}:{s:02d} left", style="progress.remaining")
+
+
+def track_progress(*columns: ProgressColumn | str, disable: bool = False) -> Progress:
+    """The progress bar of batch commands on stderr: description, bar, n/total, ``columns``, time left."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), *columns, EtaColumn(),
+                    console=err, transient=True, disable=disable)
+
+
+def start_counting(bar: Progress, task: Any, total: int, description: str) -> None:
+    """(Re)start ``task`` at 0 of ``total``: the time left counts from now."""
+    bar.update(task, total=total, completed=0, description=description, t0=time.monotonic())
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import TextColumn
 from rich.table import Table
 
 from djstruct.cli.common import (
     Report,
     call,
     detector_choice,
-    err,
     library_options,
     make_sources,
     model_option,
     out,
+    start_counting,
+    track_progress,
 )
 from djstruct.constants import MAX_DURATION_S
 
@@ -67,23 +69,25 @@ def scan(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, detect
     cfg = ScanConfig(tuple(sources), store, detector_name, options, workers, batch_size, limit, force, max_duration)
     log = logging.getLogger("djstruct.scan")
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]}"), TextColumn("[red]{task.fields[failed]}"),
-                  TimeRemainingColumn(), console=err, transient=True, disable=quiet) as bar:
+    with track_progress(TextColumn("{task.fields[rate]}"), TextColumn("[red]{task.fields[failed]}"),
+                        disable=quiet) as bar:
         task = bar.add_task("reading library", total=None, rate="", failed="")
         n_failed = 0
 
         def on_event(e: ScanEvent) -> None:
             nonlocal n_failed
             if e.kind == "planned":
-                bar.update(task, total=e.total, description="analysing")
+                start_counting(bar, task, e.total, "analysing")
             elif e.kind in ("done", "failed"):
                 if e.kind == "failed":
                     n_failed += 1
                     log.error("failed: %s", e.error)
-                elapsed = bar.tasks[0].elapsed or 1e-9
-                bar.update(task, completed=e.done, rate=f"{e.done / elapsed:.2f} tracks/s",
+                t0 = bar.tasks[0].fields.get("t0")
+                rate = e.done / max(time.monotonic() - t0, 1e-9) if t0 is not None else 0.0
+                bar.update(task, completed=e.done, rate=f"{rate:.2f} tracks/s",
                            failed=f"{n_failed} failed" if n_failed else "")
+            elif e.kind == "warning":
+                log.warning("%s: %s", e.path, e.error)
             elif e.kind == "library-error":
                 log.error("library: %s", e.error)
 
@@ -98,6 +102,9 @@ def scan(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, detect
         table.add_row("up to date", str(result.up_to_date))
         table.add_row("failed", str(len(result.failed)))
         table.add_row("library errors", str(len(result.library_errors)))
+        if result.warnings:
+            table.add_row("grid disagreements", f"{len(result.warnings)} (no cues on them by default: see the "
+                                                "warnings above, or writeback --grid library|own)")
         table.add_row("time", f"{result.seconds:.1f} s")
         out.print(table)
     report = Report()

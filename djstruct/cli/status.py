@@ -30,3 +30,6 @@ def status(store_path: Path | None, as_json: bool) -> None:
         table.add_row(lib.library, str(lib.tracks), str(lib.analysed), str(lib.stale), str(lib.failed),
                       str(lib.pending))
     out.print(table)
+    if st.total.stale:
+        out.print(f"{st.total.stale} stale: the audio changed since the scan (or the file is gone); run djstruct scan "
+                  "to analyse them again")

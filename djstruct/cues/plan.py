@@ -1,127 +1,64 @@
 """From an analysis to cue points, every one on a downbeat of the grid the library uses.
 
-A :class:`Layout` (TOML; presets in ``djstruct/cues/layouts/``) says which cues to place: a memory
-cue at every section start (named "Intro", "Build 1", "Drop 1", ...; coloured by section) or, with
-a personal model from ``train --from-library``, at the points its learnt cue style chose
-(``Analysis.cue_points``: "-16 Drop 1", ...), and hot cues from ordered rules
-(``at = "first_downbeat"`` or ``section = "drop"``, ``which`` = all / first / last,
-``offset_bars`` such as -16 for "16 bars before the drop"). The first rule's cue prefers slot A,
-the next B, and so on; the diff decides the final slots.
+A :class:`~djstruct.cues.layout.Layout` says which cues to place: a memory cue at each section
+start (named "Intro", "Build 1", "Drop 2", ... unique within the track; coloured by section; at most
+``max_memory_cues``; none for a section shorter than ``min_section_bars``) or, with a personal
+model from ``train --from-library``, at the points its learnt cue style chose
+(``Analysis.cue_points``: "-16 Drop 1", ...), and hot cues from ordered rules. Hot cues take slots
+A, B, C ... in time order, except those a rule pins to a slot (``slot = "C"``), which the diff
+never moves (see :mod:`djstruct.cues.diff`).
+
+The opening section's cue -- and the "Start" hot cue -- sit on the first downbeat, also when the
+track (and so its first section) begins a few beats before it.
 
 Times: the plan is in djstruct's timeline. When the library has its own beat grid (which its reader
-moved into djstruct's timeline, see :mod:`djstruct.timing`), its downbeats are the snap targets, so
-a written cue lands exactly on the user's grid.
+moved into djstruct's timeline, see :mod:`djstruct.timing`) and that grid agrees with djstruct's
+tempo (:func:`djstruct.cues.grid.check_grid`), its downbeats are the snap targets, so a written cue
+lands exactly on the user's grid; a grid that disagrees gets no cues unless the caller chooses one.
 """
 
 from __future__ import annotations
 
-import re
-import tomllib
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from djstruct.errors import ConfigError
+from djstruct.cues.grid import GridCheck, check_choice, check_grid, snap_grid
+from djstruct.cues.layout import SLOT_LETTERS, HotRule, Layout, list_layouts, load_layout, parse_layout
 from djstruct.types import Analysis, Cue, LibraryGrid
 
-_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-
-
-@dataclass(frozen=True)
-class HotRule:
-    at: str | None = None  # "first_downbeat"
-    section: str | None = None  # a section label
-    which: str = "all"  # all | first | last
-    offset_bars: int = 0
-    name: str | None = None  # may use {name}, the section's cue name
-    color: str | None = None
-
-
-@dataclass(frozen=True)
-class Layout:
-    name: str
-    description: str = ""
-    memory_cues: bool = True
-    max_hot_cues: int = 8
-    numbered: tuple[str, ...] = ("buildup", "drop", "breakdown")
-    names: dict[str, str] = field(default_factory=dict)
-    colors: dict[str, str] = field(default_factory=dict)
-    hot: tuple[HotRule, ...] = ()
-
-    def section_name(self, label: str, n: int) -> str:
-        base = self.names.get(label, label.capitalize())
-        return f"{base} {n}" if label in self.numbered else base
-
-
-def list_layouts() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("djstruct.cues.layouts").iterdir() if p.name.endswith(".toml"))
-
-
-def load_layout(name_or_path: str | Path) -> Layout:
-    """A preset by name (``default``, ``drops``, ``minimal``) or a TOML file."""
-    p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-            raise ConfigError(p, f"cannot read layout: {e}") from e
-        return parse_layout(data, p)
-    res = resources.files("djstruct.cues.layouts") / f"{name_or_path}.toml"
-    if not res.is_file():
-        raise ConfigError(None, f"unknown layout {name_or_path!r}; presets: {', '.join(list_layouts())}, "
-                                "or give a .toml file")
-    return parse_layout(tomllib.loads(res.read_text(encoding="utf-8")), str(name_or_path))
-
-
-def parse_layout(data: dict[str, Any], where: str | Path) -> Layout:
-    def bad(msg: str) -> ConfigError:
-        return ConfigError(Path(where) if isinstance(where, Path) else None, f"layout {where}: {msg}")
-
-    colors = {str(k): str(v) for k, v in data.get("colors", {}).items()}
-    for k, v in colors.items():
-        if not _COLOR.match(v):
-            raise bad(f"colour {k} = {v!r} is not #rrggbb")
-    rules = []
-    for i, r in enumerate(data.get("hot", [])):
-        if ("at" in r) == ("section" in r):
-            raise bad(f"hot rule {i + 1} needs exactly one of 'at' or 'section'")
-        if r.get("at") not in (None, "first_downbeat"):
-            raise bad(f"hot rule {i + 1}: at = {r['at']!r} (only 'first_downbeat')")
-        if r.get("which", "all") not in ("all", "first", "last"):
-            raise bad(f"hot rule {i + 1}: which = {r['which']!r} (all, first or last)")
-        if r.get("color") is not None and not _COLOR.match(str(r["color"])):
-            raise bad(f"hot rule {i + 1}: colour {r['color']!r} is not #rrggbb")
-        rules.append(HotRule(r.get("at"), r.get("section"), r.get("which", "all"), int(r.get("offset_bars", 0)),
-                             r.get("name"), r.get("color")))
-    max_hot = int(data.get("max_hot_cues", 8))
-    if not 0 <= max_hot <= 8:
-        raise bad("max_hot_cues must be 0-8")
-    return Layout(str(data.get("name", where)), str(data.get("description", "")), bool(data.get("memory_cues", True)),
-                  max_hot, tuple(data.get("numbered", ())), {str(k): str(v) for k, v in data.get("names", {}).items()},
-                  colors, tuple(rules))
+_Point = tuple[float, int, str, str]  # (time s, bar 1-based, section label, cue name)
+_MEMORY_PRIORITY = ("drop", "buildup", "breakdown", "outro", "intro")
 
 
 @dataclass(frozen=True)
 class PlannedCue:
-    """A cue djstruct wants, with the bar (1-based, on the snap grid) and why."""
+    """A cue djstruct wants, with the bar (1-based, on the snap grid) and why. ``fixed``: the
+    layout pins this hot cue to ``cue.slot``; no other slot will do."""
 
     cue: Cue
     bar: int
     reason: str
+    fixed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"bar": self.bar, "reason": self.reason, **self.cue.to_dict()}
+        return {"bar": self.bar, "reason": self.reason, "fixed": self.fixed, **self.cue.to_dict()}
 
 
 @dataclass(frozen=True)
 class CuePlan:
+    """The cues of one track. ``grid_source``: "library", "analysis" or "none" (nothing planned:
+    the library grid disagrees); ``grid``: how the library grid relates to djstruct's tempo;
+    ``warning``: one line for the DJ, or empty."""
+
     path: str
     cues: tuple[PlannedCue, ...]
-    grid_source: str  # "library" or "analysis"
+    grid_source: str
+    grid: GridCheck | None = None
+    warning: str = ""
 
     @property
     def hot(self) -> list[PlannedCue]:
@@ -132,72 +69,149 @@ class CuePlan:
         return [c for c in self.cues if c.cue.kind == "memory"]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "grid_source": self.grid_source, "cues": [c.to_dict() for c in self.cues]}
+        return {"path": self.path, "grid_source": self.grid_source, "warning": self.warning,
+                "grid": None if self.grid is None else self.grid.to_dict(), "cues": [c.to_dict() for c in self.cues]}
 
 
-def snap_grid(analysis: Analysis, library_grid: LibraryGrid | None) -> tuple[np.ndarray, str]:
-    """Downbeats (s, djstruct timeline) cues are snapped to: the library's grid when it has one."""
-    if library_grid is not None and library_grid.markers:
-        down = library_grid.downbeats(analysis.duration_s)
-        down = down[down >= -1e-6]
-        if len(down):
-            return down, "library"
-    return np.asarray(analysis.downbeats, dtype=np.float64), "analysis"
+@dataclass(frozen=True)
+class _Snap:
+    down: np.ndarray  # downbeats, s
+    bar_s: float
+    end_s: float
 
-
-def plan_cues(analysis: Analysis, layout: Layout, library_grid: LibraryGrid | None = None) -> CuePlan:
-    """The cues ``layout`` asks for, on downbeats of the library grid (or of the analysis)."""
-    down, source = snap_grid(analysis, library_grid)
-    if len(down) == 0 or not analysis.sections:
-        return CuePlan(analysis.path, (), source)
-    bar_s = float(np.median(np.diff(down))) if len(down) > 1 else 4 * 60.0 / (analysis.bpm or 120.0)
-
-    def snap(t: float) -> tuple[float, int] | None:
-        if t < down[0] - 0.5 * bar_s or t > analysis.duration_s:
+    def at(self, t: float) -> tuple[float, int] | None:
+        """The nearest downbeat and its bar; None before the first downbeat (by over half a bar)
+        or after the end."""
+        if t < self.down[0] - 0.5 * self.bar_s or t > self.end_s:
             return None
-        i = int(np.argmin(np.abs(down - t)))
-        return float(down[i]), i + 1
+        i = int(np.argmin(np.abs(self.down - t)))
+        return float(self.down[i]), i + 1
 
-    counts: dict[str, int] = {}
-    named: list[tuple[float, int, str, str]] = []  # (time, bar, label, name) of each section's start
-    parts: list[tuple[float, int, str, str]] = []  # a new part inside a section ("Drop 1 +16")
-    prev: str | None = None
-    for s in analysis.sections:
-        hit = snap(s.start_s)
-        if hit is not None and named and s.label == prev:  # same label again: the same section goes on
-            head = named[-1]
-            parts.append((hit[0], hit[1], s.label, f"{head[3]} +{hit[1] - head[1]}"))
-        elif hit is not None:
-            counts[s.label] = counts.get(s.label, 0) + 1
-            named.append((hit[0], hit[1], s.label, layout.section_name(s.label, counts[s.label])))
-        prev = s.label
+    def start(self, t: float) -> tuple[float, int] | None:
+        """Where a section starting at ``t`` is cued: a section that starts before the first
+        downbeat (a pickup, a beatless intro) is cued on the first downbeat."""
+        if t <= self.down[0]:
+            return float(self.down[0]), 1
+        return self.at(t)
 
+
+def plan_cues(analysis: Analysis, layout: Layout, library_grid: LibraryGrid | None = None,
+              grid: str = "auto") -> CuePlan:
+    """The cues ``layout`` asks for, on downbeats of the library grid (or of the analysis).
+
+    ``grid``: "auto" (the library grid when it agrees with djstruct's tempo up to octaves; no cues
+    when it disagrees), "library" (the library grid even when it disagrees) or "own" (djstruct's
+    downbeats)."""
+    check_choice(grid)
+    check = check_grid(analysis, library_grid)
+    warning = ""
+    if check is not None and not check.agrees:
+        if grid == "auto":
+            return CuePlan(analysis.path, (), "none", check, f"{check.message()}: no cues planned "
+                           "(choose a grid with --grid library or --grid own)")
+        warning = check.message() + (": cues snapped onto the library grid anyway (--grid library)"
+                                     if grid == "library" else ": cues on djstruct's own downbeats (--grid own)")
+    down, source = snap_grid(analysis, library_grid, grid)
+    if len(down) == 0 or not analysis.sections:
+        return CuePlan(analysis.path, (), source, check, warning)
+    bar_s = float(np.median(np.diff(down))) if len(down) > 1 else 4 * 60.0 / (analysis.bpm or 120.0)
+    snap = _Snap(down, bar_s, analysis.duration_s)
+    named, parts = _sections(analysis, layout, snap)
     cues: list[PlannedCue] = []
     if layout.memory_cues:
-        seen: set[float] = set()
-        points = _style_points(analysis.cue_points, named, snap) if analysis.cue_points else sorted(named + parts)
-        for t, bar, label, name in points:
-            if t not in seen:
-                seen.add(t)
-                cues.append(PlannedCue(Cue("memory", t, None, None, name, layout.colors.get(label)), bar, label))
+        cues += _memory(analysis, layout, named, parts, snap)
+    cues += _hot(layout, named, snap)
+    return CuePlan(analysis.path, tuple(cues), source, check, warning)
 
-    hot: list[PlannedCue] = []
+
+def _sections(analysis: Analysis, layout: Layout, snap: _Snap) -> tuple[list[_Point], list[_Point]]:
+    """Section starts to cue, named ("Drop 2"), and new parts inside a section: a section with the
+    same label as the one before goes on ("Drop 1 +16"). Sections shorter than the layout's
+    minimum are left out (the first one never: the track starts there); two starts on one bar
+    leave the later section there."""
+    starts: list[tuple[float, int, str]] = []
+    for i, s in enumerate(analysis.sections):
+        hit = snap.start(s.start_s)
+        if hit is None:
+            continue
+        bars = (min(s.end_s, analysis.duration_s) - max(s.start_s, float(snap.down[0]))) / snap.bar_s
+        if i > 0 and bars < layout.min_section_bars - 0.25:
+            continue
+        if starts and starts[-1][1] == hit[1]:
+            starts[-1] = (hit[0], hit[1], s.label)
+            continue
+        starts.append((hit[0], hit[1], s.label))
+    runs: list[list[tuple[float, int, str]]] = []
+    for st in starts:
+        if runs and runs[-1][0][2] == st[2]:
+            runs[-1].append(st)
+        else:
+            runs.append([st])
+    total = Counter(r[0][2] for r in runs)
+    counts: Counter[str] = Counter()
+    named: list[_Point] = []
+    parts: list[_Point] = []
+    for run in runs:
+        t0, bar0, label = run[0]
+        counts[label] += 1
+        name = layout.section_name(label, counts[label], total[label] > 1)
+        named.append((t0, bar0, label, name))
+        parts += [(t, bar, label, f"{name} +{bar - bar0}") for t, bar, _ in run[1:]]
+    return named, parts
+
+
+def _memory(analysis: Analysis, layout: Layout, named: list[_Point], parts: list[_Point],
+            snap: _Snap) -> list[PlannedCue]:
+    """At most ``max_memory_cues``, one per downbeat, with unique names: the opening and the
+    section starts first (drops, builds, breaks, outros, intros), then parts and style points."""
+    points = _style_points(analysis.cue_points, named, snap.at) if analysis.cue_points else sorted(named + parts)
+    by_time: dict[float, _Point] = {}
+    for p in points:
+        by_time.setdefault(p[0], p)
+    starts = set(named)
+    first = min(by_time, default=0.0)
+
+    def rank(p: _Point) -> tuple[int, int, int, float]:
+        prio = _MEMORY_PRIORITY.index(p[2]) if p[2] in _MEMORY_PRIORITY else len(_MEMORY_PRIORITY)
+        return (0 if p[0] == first else 1, 0 if p in starts else 1, prio, p[0])
+
+    keep = sorted(sorted(by_time.values(), key=rank)[: layout.max_memory_cues])
+    names = _unique([p[3] for p in keep], [p[1] for p in keep])
+    return [PlannedCue(Cue("memory", t, None, None, name, layout.colors.get(label)), bar, label)
+            for (t, bar, label, _), name in zip(keep, names, strict=True)]
+
+
+def _unique(names: list[str], bars: list[int]) -> list[str]:
+    """The names, a repeated one told apart by its bar ("Outro (bar 97)")."""
+    seen = Counter(names)
+    return [f"{n} (bar {b})" if seen[n] > 1 else n for n, b in zip(names, bars, strict=True)]
+
+
+def _hot(layout: Layout, named: list[_Point], snap: _Snap) -> list[PlannedCue]:
+    """Hot cues by rule priority, one per downbeat, at most ``max_hot_cues``: pinned ones in their
+    slot, the others in the free slots in time order."""
+    pinned: list[PlannedCue] = []
+    loose: list[PlannedCue] = []
+    times: list[float] = []
     for rule in layout.hot:
         for t, bar, label, name in _rule_targets(rule, named):
-            target = snap(t + rule.offset_bars * bar_s) if rule.offset_bars else (t, bar)
-            if target is None or any(abs(h.cue.start_s - target[0]) < 1e-6 for h in hot):
+            target = snap.at(t + rule.offset_bars * snap.bar_s) if rule.offset_bars else (t, bar)
+            if target is None or any(abs(x - target[0]) < 1e-6 for x in times):
                 continue
-            cname = (rule.name or "{name}").format(name=name)
-            color = rule.color or layout.colors.get(label)
-            hot.append(PlannedCue(Cue("hot", target[0], None, None, cname, color), target[1], label))
-    hot = hot[: layout.max_hot_cues]
-    cues += [PlannedCue(Cue("hot", h.cue.start_s, i, None, h.cue.name, h.cue.color), h.bar, h.reason)
-             for i, h in enumerate(hot)]
-    return CuePlan(analysis.path, tuple(cues), source)
+            times.append(target[0])
+            cue = Cue("hot", target[0], rule.slot, None, (rule.name or "{name}").format(name=name),
+                      rule.color or layout.colors.get(label))
+            fixed = rule.slot is not None
+            (pinned if fixed else loose).append(PlannedCue(cue, target[1], label, fixed))
+    pinned = sorted(pinned[: layout.max_hot_cues], key=lambda p: p.cue.slot or 0)
+    free = [s for s in range(len(SLOT_LETTERS)) if s not in layout.reserved_slots]
+    loose = sorted(loose[: min(max(0, layout.max_hot_cues - len(pinned)), len(free))], key=lambda p: p.cue.start_s)
+    return pinned + [PlannedCue(Cue("hot", p.cue.start_s, slot, None, p.cue.name, p.cue.color), p.bar, p.reason)
+                     for p, slot in zip(loose, free, strict=False)]
 
 
-def _style_points(points: tuple[float, ...], named: list[tuple[float, int, str, str]],
-                  snap: Callable[[float], tuple[float, int] | None]) -> list[tuple[float, int, str, str]]:
+def _style_points(points: tuple[float, ...], named: list[_Point],
+                  snap: Callable[[float], tuple[float, int] | None]) -> list[_Point]:
     """Memory cues where a learnt cue style puts them (``Analysis.cue_points``), named after the
     section starting there, else bars before the next drop ("-16 Drop 2"), else bars into the
     section ("Break 1 +8")."""
@@ -222,12 +236,18 @@ def _style_points(points: tuple[float, ...], named: list[tuple[float, int, str, 
     return sorted(out)
 
 
-def _rule_targets(rule: HotRule, named: list[tuple[float, int, str, str]]) -> list[tuple[float, int, str, str]]:
-    if rule.at == "first_downbeat":  # where the music starts: the first section's downbeat
+def _rule_targets(rule: HotRule, named: list[_Point]) -> list[_Point]:
+    if rule.at == "first_downbeat":  # where the music starts: the opening section's downbeat
         return [(named[0][0], named[0][1], "start", rule.name or "Start")] if named else []
     matches = [n for n in named if n[2] == rule.section]
     if rule.which == "first":
         return matches[:1]
     if rule.which == "last":
         return matches[-1:]
+    if isinstance(rule.which, int):
+        return matches[rule.which - 1: rule.which]
     return matches
+
+
+__all__ = ["CuePlan", "GridCheck", "HotRule", "Layout", "PlannedCue", "check_grid", "list_layouts", "load_layout",
+           "parse_layout", "plan_cues", "snap_grid"]

@@ -58,8 +58,9 @@ def downbeat_features(down: np.ndarray, analysis: Analysis, beat_s: float) -> np
         if energy is not None:
             k = int(t / analysis.energy.hop_s)  # type: ignore[union-attr]
             w = max(int(4 * bar_s / analysis.energy.hop_s), 1)  # type: ignore[union-attr]
-            before = energy[max(k - w, 0):k].mean() if k > 0 else 0.0
-            after = energy[k:k + w].mean() if k < len(energy) else 0.0
+            seg_before, seg_after = energy[max(k - w, 0):k], energy[k:k + w]  # empty past the energy's end
+            before = float(seg_before.mean()) if len(seg_before) else 0.0
+            after = float(seg_after.mean()) if len(seg_after) else 0.0
             f += [after - before, abs(after - before)]
         else:
             f += [0.0, 0.0]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from djstruct import config as paths
+from djstruct.audio.chatter import log_messages
 from djstruct.cues.plan import load_layout
 from djstruct.errors import ConfigError, DjstructError, LibraryError
 from djstruct.library import LibrarySource, iter_tracks
@@ -53,6 +54,7 @@ class ReportConfig:
     out_dir: Path = Path("djstruct-report")
     layout: str = "default"
     workers: int = 2
+    grid: str = "auto"  # auto | library | own: see djstruct.cues.plan.plan_cues
     points: int = DEFAULT_POINTS
     decode_rate_hz: int = DECODE_RATE_HZ
 
@@ -70,6 +72,8 @@ class ReportResult:
     size_bytes: int
     seconds: float
     library_errors: list[str] = field(default_factory=list)
+    undecodable: int = 0  # pages whose audio file is there but could not be decoded for the waveform
+    grid_warnings: int = 0  # tracks whose library grid disagrees with djstruct's tempo
 
 
 def _read_tracks(config: ReportConfig, store: Any, errors: list[str]) -> Iterator[Track]:
@@ -120,23 +124,29 @@ def collect(config: ReportConfig, store: Any, errors: list[str]) -> list[TrackEn
         row = store.get_row(track.path)
         target = default_target(track.source)
         owned = journal.owned(str(track.path.absolute())) if analysis is not None else []
-        entries.append(build_entry(track, analysis, row, layout, target, owned, page_id(track.id, used)))
+        entries.append(build_entry(track, analysis, row, layout, target, owned, page_id(track.id, used), config.grid))
     return entries
 
 
 def _envelopes(jobs: list[tuple[str, float, int]], config: ReportConfig) -> Iterator[tuple[str, dict[str, Any] | str]]:
-    """``(path, envelope dict or error)`` per job, in completion order."""
+    """``(path, envelope dict or error)`` per job, in completion order; what the decoder printed is
+    logged with the file named."""
     if config.workers <= 1 or len(jobs) < 4:
         for path, dur, n in jobs:
-            yield envelope_job(path, dur, n, config.decode_rate_hz)
+            p, env, notes = envelope_job(path, dur, n, config.decode_rate_hz)
+            log_messages(log, p, notes)
+            yield p, env
         return
     with process_pool(min(config.workers, len(jobs)), preload=("djstruct.audio", "djstruct.report.waveform")) as pool:
         futures = {pool.submit(envelope_job, p, d, n, config.decode_rate_hz): p for p, d, n in jobs}
         for fut in as_completed(futures):
             try:
-                yield fut.result()
+                p, env, notes = fut.result()
             except Exception as e:  # a worker died (e.g. a decoder crash): that track goes without audio
-                yield futures[fut], f"{futures[fut]}: the decoding worker failed ({type(e).__name__})"
+                yield futures[fut], f"{futures[fut]}: the decoding worker failed ({type(e).__name__}: {e})"
+                continue
+            log_messages(log, p, notes)
+            yield p, env
 
 
 def _finish_page(entry: TrackEntry, env: dict[str, Any] | str | None, analysis_energy: Any, n: int) -> dict[str, Any]:
@@ -176,15 +186,16 @@ def build_report(config: ReportConfig, on_progress: ProgressFn | None = None) ->
         (jobs if e.page["exists"] else no_audio).append((path, float(e.page["duration_s"]), n))  # type: ignore[index]
     total = len(by_path)
     done = 0
-    no_waveform = 0
+    no_waveform = undecodable = 0
     progress("pages", 0, total)
 
     def write(path: str, env: dict[str, Any] | str | None, n: int) -> None:
-        nonlocal done, no_waveform
+        nonlocal done, no_waveform, undecodable
         if not isinstance(env, dict):
             no_waveform += 1
             if isinstance(env, str):
-                log.warning("%s", env)
+                undecodable += 1
+                log.warning("%s (its page shows no waveform of the audio)", env)
         e = by_path[path]
         write_track_page(out, _finish_page(e, env, e.energy, n))
         done += 1
@@ -215,7 +226,8 @@ def build_report(config: ReportConfig, on_progress: ProgressFn | None = None) ->
     result = ReportResult(out, index, len(entries), total, sum(1 for r in rows if r["status"] == "failed"),
                           sum(1 for r in rows if r["status"] == "pending"),
                           sum(1 for r in rows if r["status"] == "missing"), no_waveform, size,
-                          time.perf_counter() - t0, errors)
+                          time.perf_counter() - t0, errors, undecodable,
+                          sum(1 for r in rows if r.get("grid_warning")))
     log.info("report: %d tracks, %d pages, %.1f MB in %.1f s", result.tracks, result.pages, size / 1e6, result.seconds)
     return result
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from djstruct import timing
-from djstruct.audio.fingerprint import quick_stat
+from djstruct.audio.fingerprint import audio_hash, quick_stat
 from djstruct.cues.diff import CueDiff
 from djstruct.cues.plan import Layout, snap_grid
 from djstruct.errors import DjstructError
@@ -53,11 +53,11 @@ def page_id(track_id: str, used: set[str]) -> str:
 
 
 def cue_diff(track: Track, analysis: Analysis, layout: Layout, target: str,
-             owned: list[Cue] | tuple[Cue, ...] = ()) -> tuple[CueDiff, float]:
+             owned: list[Cue] | tuple[Cue, ...] = (), grid: str = "auto") -> tuple[CueDiff, float]:
     """The writeback diff under the ``fill`` policy (:func:`djstruct.writeback.plan.cue_diff`, against
     the cues the library reader saw) and the target app's timing offset (s), shown on the page."""
     offset = timing.offset_s(track.path, target_app(target)) if track.path.is_file() else 0.0
-    return plan.cue_diff(track, analysis, track.cues, layout, target, owned=owned), offset
+    return plan.cue_diff(track, analysis, track.cues, layout, target, owned=owned, grid=grid), offset
 
 
 def cue_marks(diff: CueDiff) -> list[dict[str, Any]]:
@@ -79,9 +79,9 @@ def cue_marks(diff: CueDiff) -> list[dict[str, Any]]:
     return sorted(out, key=lambda m: (m["t"], m["origin"] != "existing"))
 
 
-def _grid_lines(analysis: Analysis, track: Track) -> tuple[list[float], list[float], str]:
+def _grid_lines(analysis: Analysis, track: Track, grid: str = "auto") -> tuple[list[float], list[float], str]:
     """(beats, downbeats, source) of the grid cues snap to: the library's when it has one."""
-    down, source = snap_grid(analysis, track.grid)
+    down, source = snap_grid(analysis, track.grid, grid)
     if source == "library" and track.grid is not None:
         beats = track.grid.beats(analysis.duration_s)[0]
         beats = beats[(beats >= -1e-6) & (beats <= analysis.duration_s)]
@@ -128,9 +128,10 @@ def status_of(track: Track, analysis: Analysis | None, row: FileRow | None) -> t
     if analysis is None:
         return "pending", "not analysed yet (run djstruct scan)"
     if row is not None and row.size is not None:
-        try:
-            if quick_stat(track.path) != (row.size, row.mtime_ns):
-                return "stale", "the file changed since it was analysed (run djstruct scan)"
+        try:  # new tags over the same audio (a writeback, an undo, the DJ app) are not a change
+            if quick_stat(track.path) != (row.size, row.mtime_ns) and audio_hash(track.path) != row.audio_hash:
+                return "stale", ("the audio changed since it was analysed: run djstruct scan to analyse it again "
+                                 "(writeback skips it until then)")
         except DjstructError:
             pass
     return "ok", ""
@@ -146,19 +147,21 @@ def review_key(status: str, confidence: float | None) -> float:
 
 
 def build_entry(track: Track, analysis: Analysis | None, row: FileRow | None, layout: Layout, target: str,
-                owned: list[Cue], pid: str) -> TrackEntry:
+                owned: list[Cue], pid: str, grid: str = "auto") -> TrackEntry:
     """The row and page data of one track (no waveform yet)."""
     status, detail = status_of(track, analysis, row)
     title = track.title or track.path.stem
     page: dict[str, Any] | None = None
     planned = existing = skipped = 0
+    warning = ""
     if analysis is not None:
-        diff, offset = cue_diff(track, analysis, layout, target, owned)
+        diff, offset = cue_diff(track, analysis, layout, target, owned, grid)
+        warning = diff.warning
         cues = cue_marks(diff)
         existing = sum(1 for c in cues if c["origin"] == "existing")
         planned = sum(1 for c in cues if c["origin"] == "planned" and c["action"] != "skip")
         skipped = sum(1 for c in cues if c["action"] == "skip")
-        beats, downbeats, grid_source = _grid_lines(analysis, track)
+        beats, downbeats, grid_source = _grid_lines(analysis, track, grid)
         _bars_of_existing(cues, downbeats)
         page = {
             "id": track.id, "page_id": pid, "title": title, "artist": track.artist, "file": track.path.name,
@@ -171,6 +174,7 @@ def build_entry(track: Track, analysis: Analysis | None, row: FileRow | None, la
             "layout": layout.name, "target": target, "offset_s": round(offset, 4), "grid_source": grid_source,
             "sections": section_marks(analysis, layout, downbeats), "drops": [round(d, 3) for d in analysis.drops],
             "beats": beats, "downbeats": downbeats, "cues": cues, "wave": None, "energy": None,
+            "grid_warning": warning,
         }
     confidence = None if analysis is None else round(analysis.confidence, 3)
     row_d = {
@@ -185,7 +189,8 @@ def build_entry(track: Track, analysis: Analysis | None, row: FileRow | None, la
         "cues_planned": planned, "cues_skipped": skipped,
         "detector": "" if analysis is None else analysis.detector, "confidence": confidence,
         "status": status, "error": detail if status in ("failed", "missing") else "",
-        "note": detail if status not in ("failed", "missing") else "",
+        "note": "; ".join(x for x in (detail, warning) if x) if status not in ("failed", "missing") else "",
+        "grid_warning": warning,
         "review": review_key(status, confidence),
     }
     return TrackEntry(track, pid, row_d, page, None if analysis is None else analysis.energy)

@@ -170,6 +170,8 @@ def write_track_page(out: Path, page: dict[str, Any]) -> Path:
     wave = page.get("wave") or {}
     if wave.get("note"):
         notes.append(wave["note"])
+    if page.get("grid_warning"):
+        notes.append(page["grid_warning"])
     if page.get("grid_source") == "library":
         notes.append("bar ruler: the library's beat grid (cues snap to it)")
     src = f' src="{escape(page["audio_url"])}"' if page.get("audio_url") else ""

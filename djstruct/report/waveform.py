@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from djstruct.audio import load_audio
+from djstruct.audio.chatter import decoder_messages
 from djstruct.errors import DjstructError
 from djstruct.report.palette import ENERGY_SMOOTH_S
 from djstruct.types import Energy
@@ -135,13 +136,17 @@ def file_envelope(path: Path, duration_s: float, n: int, rate_hz: int = DECODE_R
     return Envelope(qp, qr, duration_s / n if n else 0.0, "audio")
 
 
-def envelope_job(path: str, duration_s: float, n: int, rate_hz: int) -> tuple[str, dict[str, Any] | str]:
-    """Worker-pool entry point: ``(path, Envelope.to_dict())``, or ``(path, error line)``."""
-
+def envelope_job(path: str, duration_s: float, n: int,
+                 rate_hz: int) -> tuple[str, dict[str, Any] | str, tuple[str, ...]]:
+    """Worker-pool entry point: ``(path, Envelope.to_dict() or an error line, what the native
+    decoder printed)``."""
+    notes: list[str] = []
     try:
-        return path, file_envelope(Path(path), duration_s, n, rate_hz).to_dict()
+        with decoder_messages() as notes:
+            env: dict[str, Any] | str = file_envelope(Path(path), duration_s, n, rate_hz).to_dict()
     except DjstructError as e:
-        return path, str(e)
+        env = str(e)
     except Exception as e:  # a batch never dies on one track
         log.debug("envelope of %s failed", path, exc_info=True)
-        return path, f"{path}: cannot decode for the waveform: {e}"
+        env = f"{path}: cannot decode for the waveform: {e}"
+    return path, env, tuple(notes)

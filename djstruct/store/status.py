@@ -3,7 +3,7 @@ failed or pending."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,15 +36,16 @@ class StoreStatus:
     total: LibraryStatus
 
 
-def status_of_rows(rows: Sequence[tuple[Any, ...]], detector: str | None, detector_version: str | None
-                   ) -> StoreStatus:
-    """Counts from ``(library, path, size, mtime_ns, detector, version, has_analysis, has_error)`` rows."""
+def status_of_rows(rows: Sequence[tuple[Any, ...]], detector: str | None, detector_version: str | None,
+                   retagged: Callable[[Path], bool] | None = None) -> StoreStatus:
+    """Counts from ``(library, path, size, mtime_ns, detector, version, has_analysis, has_error)`` rows;
+    ``retagged(path)`` tells whether a file whose size/mtime changed kept its audio (a re-tag, not stale)."""
     per: dict[str, dict[str, int]] = {}
     seen: dict[str, str] = {}
     for lib, path, size, mtime_ns, det, ver, has_analysis, has_error in rows:
         if path not in seen:
             seen[path] = _classify(path, size, mtime_ns, det, ver, bool(has_analysis), bool(has_error),
-                                   detector, detector_version)
+                                   detector, detector_version, retagged)
         counts = per.setdefault(lib, {})
         counts[seen[path]] = counts.get(seen[path], 0) + 1
     total: dict[str, int] = {}
@@ -54,7 +55,8 @@ def status_of_rows(rows: Sequence[tuple[Any, ...]], detector: str | None, detect
 
 
 def _classify(path: str, size: int | None, mtime_ns: int | None, det: str | None, ver: str | None,
-              has_analysis: bool, has_error: bool, detector: str | None, detector_version: str | None) -> str:
+              has_analysis: bool, has_error: bool, detector: str | None, detector_version: str | None,
+              retagged: Callable[[Path], bool] | None = None) -> str:
     try:
         now: tuple[int, int] | None = quick_stat(Path(path))
     except DjstructError:
@@ -67,7 +69,9 @@ def _classify(path: str, size: int | None, mtime_ns: int | None, det: str | None
         return "pending"
     if (detector is not None and det != detector) or (detector_version is not None and ver != detector_version):
         return "stale"
-    return "analysed" if now == (size, mtime_ns) else "stale"
+    if now == (size, mtime_ns) or (retagged is not None and retagged(Path(path))):  # a re-tag is not stale
+        return "analysed"
+    return "stale"
 
 
 def _lib_status(library: str, c: dict[str, int]) -> LibraryStatus:

@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
 
 
-
 @dataclass(frozen=True)
 class FileRow:
     """One row of ``files``. ``size`` in bytes, ``mtime_ns`` in ns since the epoch, ``*_at`` in seconds
@@ -260,18 +259,7 @@ class Store:
             return True
         if now == (size, mtime_ns):
             return False
-        if old_hash is None:
-            return True
-        try:
-            new_hash = audio_hash(Path(key))
-        except DjstructError:
-            return True
-        if new_hash != old_hash:
-            return True
-        log.debug("%s: re-tagged (audio unchanged); keeping its analysis", key)
-        with self.transaction() as conn:
-            conn.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (now[0], now[1], key))
-        return False
+        return not self.refresh_retagged(Path(key))  # a re-tag keeps the analysis
 
     def put_analysis(self, path: Path, analysis: Analysis, detector: str, detector_version: str,
                      fp: Fingerprint) -> None:
@@ -309,6 +297,23 @@ class Store:
                        "detector_version = NULL")
                     + " WHERE path = ?",
                     (error, time.time(), fp.size, fp.mtime_ns, fp.audio_hash, key))
+
+    def refresh_retagged(self, path: Path) -> bool:
+        """Whether the analysis of ``path`` is current after a re-tag (audio hash unchanged: new size+mtime kept)."""
+        key = _key(path)
+        rows = self.query("SELECT audio_hash FROM files WHERE path = ? AND analysis IS NOT NULL", (key,))
+        try:
+            if not rows or rows[0][0] is None or audio_hash(Path(key)) != rows[0][0]:
+                return False
+            now = quick_stat(Path(key))
+        except DjstructError:
+            return False
+        try:
+            with self.transaction() as conn:
+                conn.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (now[0], now[1], key))
+        except (DjstructError, sqlite3.Error) as e:  # a read-only store: current all the same, not recorded
+            log.debug("%s: re-tag not recorded (%s)", key, e)
+        return True
 
     def get_analysis(self, path: Path) -> Analysis | None:
         """The stored analysis of ``path``, or None. A damaged one counts as missing: it is logged,
@@ -375,13 +380,13 @@ class Store:
         return [r[0] for r in self.query("SELECT DISTINCT library FROM library_tracks ORDER BY library")]
 
     def status(self, detector: str | None = None, detector_version: str | None = None) -> StoreStatus:
-        """Per-library counts (see :class:`StoreStatus`). Stats every track's file; when ``detector`` /
-        ``detector_version`` are given, analyses by another detector or version count as stale."""
+        """Per-library counts (see :class:`StoreStatus`). Stats every track's file (a re-tag is not stale: see
+        :meth:`refresh_retagged`); analyses by another ``detector`` or ``detector_version`` count as stale."""
         rows = self.query(
             "SELECT t.library, t.path, f.size, f.mtime_ns, f.detector, f.detector_version, "
             "f.analysis IS NOT NULL, f.error IS NOT NULL FROM library_tracks t LEFT JOIN files f ON f.path = t.path "
             "ORDER BY t.library")
-        return status_of_rows(rows, detector, detector_version)
+        return status_of_rows(rows, detector, detector_version, self.refresh_retagged)
 
 
 def _file_row(r: tuple[Any, ...]) -> FileRow:

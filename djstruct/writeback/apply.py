@@ -49,6 +49,7 @@ class WritebackConfig:
     layout: str = "default"
     policy: str = "fill"
     direct: bool = False
+    grid: str = "auto"  # auto | library | own: see djstruct.cues.plan.plan_cues
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class _Run:
             entry = self.journal.record(self.start(), str(path), p.track.id, "serato", backup, p.diff.written)
             write_hot_cues(path, hot, p.state)
             self.journal.mark_written(entry, file_sha256(path))
+            self.journal.store.refresh_retagged(path)  # new tags, same audio: the analysis stays current
             self.written += 1
             emit("written", str(path))
         except (DjstructError, OSError) as e:
@@ -194,7 +196,8 @@ def run_writeback(config: WritebackConfig, on_event: EventFn | None = None) -> W
                             continue
                         if not config.dry_run and target == "serato" and item.path.is_file():
                             remove_stale_temps(item.path)  # left by a killed run (a dry run changes nothing)
-                        p = plan_track(item, store, journal.owned(str(item.path)), layout, target, config.policy)
+                        p = plan_track(item, store, journal.owned(str(item.path)), layout, target, config.policy,
+                                       config.grid)
                         if not config.dry_run and target == "serato" and p.diff is not None and p.diff.changed:
                             run.serato(p, emit)
                         plans.append(replace(p, state=None))  # the tags read for this track are not kept

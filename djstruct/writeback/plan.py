@@ -55,23 +55,33 @@ class TrackPlan:
     error: str | None = None
     skipped: str | None = None
     state: Any = field(default=None, compare=False, repr=False)
+    bpm: float | None = None  # djstruct's tempo of the track
+    sections: int = 0  # sections djstruct found
+
+    @property
+    def warning(self) -> str:
+        """The plan's one line for the DJ (a library grid that disagrees), or empty."""
+        return self.diff.warning if self.diff is not None else ""
 
     def to_dict(self, target: str) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.track.id, "path": str(self.track.path), "target": target,
-                             "error": self.error, "skipped": self.skipped}
+                             "error": self.error, "skipped": self.skipped, "bpm": self.bpm, "sections": self.sections,
+                             "warning": self.warning or None}
         if self.diff is not None:
             d["changes"] = [ch.to_dict() for ch in self.diff.changes]
         return d
 
 
 def cue_diff(track: Track, analysis: Analysis, existing: Sequence[Cue], layout: Layout, target: str, *,
-             policy: str = "fill", owned: Sequence[Cue] = ()) -> CueDiff:
-    """The changes that add ``layout``'s cues for ``analysis`` to ``existing`` (pure)."""
-    plan = plan_cues(analysis, layout, track.grid)
+             policy: str = "fill", owned: Sequence[Cue] = (), grid: str = "auto") -> CueDiff:
+    """The changes that add ``layout``'s cues for ``analysis`` to ``existing`` (pure). ``grid``:
+    see :func:`djstruct.cues.plan.plan_cues` (by default a library grid that disagrees with
+    djstruct's tempo gets no cues, and the diff's ``warning`` says why)."""
+    plan = plan_cues(analysis, layout, track.grid, grid)
     if target in ("traktor-nml", "rekordbox-db"):  # plan the colours the target keeps, so a re-run changes nothing
         plan = replace(plan, cues=tuple(replace(p, cue=replace(p.cue, color=stored_color(target, p.cue)))
                                         for p in plan.cues))
-    bpm = (track.grid.bpm if track.grid else None) or analysis.bpm or 120.0
+    bpm = (track.grid.bpm if track.grid and plan.grid_source == "library" else None) or analysis.bpm or 120.0
     return diff_cues(existing, plan, policy=policy, owned=owned, beat_s=60.0 / bpm,
                      memory_supported=target != "serato")
 
@@ -82,7 +92,7 @@ def stored_color(target: str, cue: Cue) -> str | None:
 
 
 def plan_track(track: Track, store: Store, owned: Sequence[Cue], layout: Layout, target: str,
-               policy: str) -> TrackPlan:
+               policy: str, grid: str = "auto") -> TrackPlan:
     """Plan and diff one track: reads the store and, for Serato, the file's current tags."""
     path = track.path
     if not path.is_file():
@@ -96,7 +106,8 @@ def plan_track(track: Track, store: Store, owned: Sequence[Cue], layout: Layout,
     except DjstructError as e:
         return TrackPlan(track, error=str(e))
     if row.audio_hash and fp.audio_hash and fp.audio_hash != row.audio_hash:
-        return TrackPlan(track, error=f"{path}: the audio changed since the scan; run djstruct scan again first")
+        return TrackPlan(track, error=f"{path}: the audio changed since the scan (stale analysis); run djstruct "
+                                      "scan again first, then writeback")
     existing: tuple[Cue, ...] = track.cues
     state = None
     if target == "serato":
@@ -106,5 +117,5 @@ def plan_track(track: Track, store: Store, owned: Sequence[Cue], layout: Layout,
             return TrackPlan(track, error=f"{path}: cannot read Serato tags, not writing: {e.reason}")
         off = timing.offset_s(path, "serato")
         existing = tuple(timing.cue_from_app(c, off) for c in state.tags.cues)
-    diff = cue_diff(track, analysis, existing, layout, target, policy=policy, owned=owned)
-    return TrackPlan(track, diff, state=state)
+    diff = cue_diff(track, analysis, existing, layout, target, policy=policy, owned=owned, grid=grid)
+    return TrackPlan(track, diff, state=state, bpm=analysis.bpm, sections=len(analysis.sections))

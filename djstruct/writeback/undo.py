@@ -87,6 +87,7 @@ def undo_run(journal: Journal, run_id: int | None = None, *, force: bool = False
             remove_stale_temps(path)
             if not unchanged:
                 _restore(e, path)
+            journal.store.refresh_retagged(path)  # the old tags are back, the audio never changed
             journal.mark(e.id, "undone")
             restored.append(e.path)
         except DjstructError as err:
