@@ -51,7 +51,8 @@ def test_unreadable_marks_are_copied_through_and_the_rest_written(lib: tuple[Pat
     assert sha(xml) == before
     track = next(t for t in read_xml(out) if t.id == "rbx:1")
     assert any(c.name == "mine" for c in track.cues)
-    assert sum(c.name in ("Start", "Drop 1") for c in track.cues) >= 2  # djstruct's cues are there
+    ours = [c for c in track.cues if c.name.split(" ")[0] in ("Start", "Drop", "Build", "Break", "Outro")]
+    assert ours, [c.name for c in track.cues]  # djstruct's cues are there (Start may yield to "mine" at 1.5 s)
 
 
 def test_reader_skips_marks_that_are_no_time(tmp_path: Path, lib: tuple[Path, Path, list[Path]]) -> None:
