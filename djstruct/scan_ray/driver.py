@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,10 +155,13 @@ def _pipeline(todo: list[Path], config: ScanConfig, detector: Any, options: RayO
                              override_num_blocks=min(len(todo), MAX_BLOCKS))
     # max_retries: Ray retries a task whose worker died, by default forever; a file that crashes its
     # decoder must become a failed row instead. (It also keeps Ray from fusing decoding into the actors.)
-    ds = ds.map(stages.decode_row, num_cpus=options.decode_cpus, max_retries=TASK_RETRIES,
-                fn_kwargs={"detector": name, "options": dict(config.detector_options), "version": detector.version,
-                           "sample_rate_hz": detector.sample_rate_hz, "max_duration_s": config.max_duration_s,
-                           "batched": batched})
+    # Ray 2.60 warns that such arguments go in 2.64 without naming a replacement: hence ray<2.64.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+        ds = ds.map(stages.decode_row, num_cpus=options.decode_cpus, max_retries=TASK_RETRIES,
+                    fn_kwargs={"detector": name, "options": dict(config.detector_options),
+                               "version": detector.version, "sample_rate_hz": detector.sample_rate_hz,
+                               "max_duration_s": config.max_duration_s, "batched": batched})
     if not batched:
         return ds
     if not isinstance(detector, MlDetector):
@@ -177,8 +181,10 @@ def _pipeline(todo: list[Path], config: ScanConfig, detector: Any, options: RayO
                         fn_constructor_kwargs={"detector": name, "options": model_options,
                                                "version": detector.version},
                         num_gpus=1 if use_gpu else 0, num_cpus=options.model_cpus)
-    return ds.map(stages.post_row, num_cpus=options.post_cpus, max_retries=TASK_RETRIES,
-                  fn_kwargs={"name": detector.name, "post": detector.post, "style": detector.style})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+        return ds.map(stages.post_row, num_cpus=options.post_cpus, max_retries=TASK_RETRIES,
+                      fn_kwargs={"name": detector.name, "post": detector.post, "style": detector.style})
 
 
 def _stream(ds: Any, todo: list[Path], options: RayOptions, finish: Callable[[list[output.OutRow]], None]) -> None:
