@@ -149,6 +149,29 @@ def collect_tracks(config: ScanConfig, store: Any, emit: Callable[[ScanEvent], N
     return list(seen.values()), n_entries
 
 
+def plan_tracks(config: ScanConfig, store: Any, detector: Any, emit: Callable[[ScanEvent], None],
+                failed: list[tuple[str, str]], grids: dict[str, LibraryGrid] | None = None
+                ) -> tuple[list[Path], int, int]:
+    """The tracks to analyse (``todo``), the number of library entries and of tracks up to date;
+    missing files are appended to ``failed`` and reported. Ends with the "planned" event."""
+    paths, n_entries = collect_tracks(config, store, emit, grids)
+    todo: list[Path] = []
+    n_missing = 0
+    for p in paths:
+        if not p.is_file():
+            msg = f"{p}: file not found (moved or deleted?)"
+            failed.append((str(p), msg))
+            n_missing += 1
+            emit(ScanEvent("failed", str(p), error=msg))
+            continue
+        if store.needs_analysis(p, detector.name, detector.version, force=config.force):
+            todo.append(p)
+    if config.limit is not None:
+        todo = todo[: config.limit]
+    emit(ScanEvent("planned", total=len(todo)))
+    return todo, n_entries, len(paths) - len(todo) - n_missing
+
+
 def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = None) -> ScanResult:
     """Scan every source in ``config`` and analyse what changed. Holds the store's run lock."""
 
@@ -172,20 +195,7 @@ def run_scan(config: ScanConfig, on_event: Callable[[ScanEvent], None] | None = 
     with RunLock.for_store(store_path), Store.open(store_path) as store, \
             process_pool(config.workers, preload=_PRELOAD, initializer=_init_worker,
                          initargs=(config.detector, config.detector_options, not batched)) as pool:
-        paths, n_entries = collect_tracks(config, store, record, grids)
-        todo: list[Path] = []
-        for p in paths:
-            if not p.is_file():
-                msg = f"{p}: file not found (moved or deleted?)"
-                failed.append((str(p), msg))
-                record(ScanEvent("failed", str(p), error=msg))
-                continue
-            if store.needs_analysis(p, detector.name, detector.version, force=config.force):
-                todo.append(p)
-        if config.limit is not None:
-            todo = todo[: config.limit]
-        up_to_date = len(paths) - len(todo) - len(failed)
-        emit(ScanEvent("planned", total=len(todo)))
+        todo, n_entries, up_to_date = plan_tracks(config, store, detector, record, failed, grids)
 
         done = n_ok = 0
 

@@ -39,8 +39,14 @@ from djstruct.constants import MAX_DURATION_S
               help="Longest track analysed, in seconds (longer files, e.g. DJ mixes, are reported and skipped).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures (for cron).")
 @click.option("--log-file", type=click.Path(path_type=Path), default=None, help="Also log to this file.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this machine's process pool; ray: a Ray cluster (pip install 'djstruct[ray]').")
+@click.option("--address", default=None, help="--engine ray: the cluster to join (default: a local Ray runtime).")
+@click.option("--parquet", type=click.Path(path_type=Path), default=None,
+              help="--engine ray: the Parquet output folder (default: next to the store, <store>.parquet).")
 def scan(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, detector_name, model_name, workers, device,
-         batch_size, limit, force, max_duration, quiet, log_file) -> None:  # type: ignore[no-untyped-def]
+         batch_size, limit, force, max_duration, quiet, log_file, engine, address,
+         parquet) -> None:  # type: ignore[no-untyped-def]
     """Read a DJ library and analyse every new or changed track into the analysis store.
 
     Exit codes: 0 all fine, 1 some tracks failed (listed), 2 usage error, 3 another run holds
@@ -91,7 +97,14 @@ def scan(folders, rekordbox_xml, rekordbox_db, crate, traktor_nml, store, detect
             elif e.kind == "library-error":
                 log.error("library: %s", e.error)
 
-        result = call(run_scan, cfg, on_event)
+        if engine == "local" and (address or parquet):
+            raise click.UsageError("--address and --parquet go with --engine ray")
+        if engine == "ray":
+            from djstruct.scan_ray import RayOptions, run_scan_ray
+
+            result = call(run_scan_ray, cfg, RayOptions(address=address, output=parquet), on_event)
+        else:
+            result = call(run_scan, cfg, on_event)
 
     log.info("scan: %d entries, %d analysed, %d up to date, %d failed in %.1f s", result.tracks_seen,
              result.analysed, result.up_to_date, len(result.failed), result.seconds)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -36,6 +37,25 @@ def _pick_device(device: str) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def too_short(audio: Audio, name: str) -> Analysis | None:
+    """The trivial Analysis of a track too short for the model (under ``MIN_SAMPLES``), else None."""
+    if len(audio.samples) >= MIN_SAMPLES:
+        return None
+    return pipeline.trivial("" if audio.path is None else str(audio.path), audio.duration_s, None, name)
+
+
+def finish(act: dict[str, np.ndarray], fps: float, duration_s: float, path: str, *, name: str, post: PostConfig,
+           style: CueStyle | None) -> Analysis:
+    """One track's Analysis from its :meth:`MlDetector.activations` (``loudness_db`` included; the
+    dict is not changed): pure numpy, so it may run apart from the model (the Ray engine does)."""
+    act = dict(act)
+    loud = act.pop("loudness_db")
+    try:
+        return postprocess(act, fps, duration_s, loud, path=path, name=name, cfg=post, style=style)
+    except (ValueError, IndexError, FloatingPointError) as e:  # a batch never dies on one track
+        raise DetectorError(path or None, f"post-processing failed: {e}") from e
 
 
 class MlDetector:
@@ -88,12 +108,25 @@ class MlDetector:
         out: list[Analysis | None] = [None] * len(audios)
         waves: dict[int, np.ndarray] = {}
         for i, a in enumerate(audios):
-            path = "" if a.path is None else str(a.path)
-            if len(a.samples) < MIN_SAMPLES:
-                out[i] = pipeline.trivial(path, a.duration_s, None, self.name)
-            else:
+            out[i] = too_short(a, self.name)
+            if out[i] is None:
                 waves[i] = to_analysis_rate(a.samples, a.sample_rate_hz)
-        order = sorted(waves, key=lambda i: len(waves[i]))  # similar lengths pad least
+        idx = list(waves)
+        acts = self.batch_activations([waves[i] for i in idx], [audios[i].path for i in idx])
+        for i, act in zip(idx, acts, strict=True):
+            a = audios[i]
+            out[i] = finish(act, fe.FPS, a.duration_s, "" if a.path is None else str(a.path), name=self.name,
+                            post=self.post, style=self.style)
+        return [x for x in out if x is not None]
+
+    def batch_activations(self, waves: Sequence[np.ndarray],
+                          paths: Sequence[str | Path | None] | None = None) -> list[dict[str, np.ndarray]]:
+        """:meth:`activations` of many waveforms, in their order: run in batches of ``batch_size``
+        (at most 4 on the CPU) of similar lengths; a batch is halved when the GPU runs out of
+        memory (and ``batch_size`` with it, for the batches that follow). DetectorError (naming
+        the batch's first path) when the model fails."""
+        out: list[dict[str, np.ndarray] | None] = [None] * len(waves)
+        order = sorted(range(len(waves)), key=lambda i: len(waves[i]))  # similar lengths pad least
         bs = self.batch_size if self.device != "cpu" else min(self.batch_size, 4)
         pos = 0
         while pos < len(order):
@@ -105,19 +138,12 @@ class MlDetector:
                     import torch
 
                     torch.cuda.empty_cache()
-                    bs = max(1, len(chunk) // 2)
+                    bs = self.batch_size = max(1, len(chunk) // 2)  # later batches start there
                     log.warning("out of memory with %d tracks per batch; retrying with %d", len(chunk), bs)
                     continue
-                raise DetectorError(audios[chunk[0]].path, f"model failed: {e}") from e
+                raise DetectorError(None if paths is None else paths[chunk[0]], f"model failed: {e}") from e
             for i, act in zip(chunk, acts, strict=True):
-                a = audios[i]
-                path = "" if a.path is None else str(a.path)
-                loud = act.pop("loudness_db")
-                try:
-                    out[i] = postprocess(act, fe.FPS, a.duration_s, loud, path=path, name=self.name, cfg=self.post,
-                                         style=self.style)
-                except (ValueError, IndexError, FloatingPointError) as e:  # a batch never dies on one track
-                    raise DetectorError(a.path, f"post-processing failed: {e}") from e
+                out[i] = act
             pos += len(chunk)
         return [x for x in out if x is not None]
 
