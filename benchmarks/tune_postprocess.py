@@ -29,6 +29,7 @@ from djstruct.train.loop import EVAL_SEEDS, selection_score
 GRID = {
     "boundary_threshold": (0.2, 0.3, 0.4),
     "min_section_bars": (4, 8),
+    "min_end_bars": (4, 8),
     "label_grammar": (False, True),
 }
 

@@ -101,6 +101,15 @@ def test_pick_boundaries_min_distance_and_threshold() -> None:
     assert secmod.pick_boundaries(score, threshold=0.75, min_bars=4) == [8, 24]
 
 
+def test_pick_boundaries_keeps_a_long_last_section() -> None:
+    score = np.zeros(64)
+    score[[16, 56, 60]] = [0.9, 0.8, 1.0]  # a 4-bar tail over the fade scores highest
+    assert secmod.pick_boundaries(score, threshold=0.5, min_bars=4) == [16, 56, 60]
+    assert secmod.pick_boundaries(score, threshold=0.5, min_bars=4, end_bars=8) == [16, 56]
+    assert secmod.pick_boundaries(score, threshold=0.5, min_bars=4, end_bars=9) == [16]
+    assert secmod.pick_boundaries(score[:8], threshold=0.5, min_bars=4, end_bars=8) == []
+
+
 def test_phrase_weight_and_offset() -> None:
     score = np.zeros(48)
     score[[3, 11, 19, 35]] = 1.0

@@ -150,7 +150,7 @@ class MlDetector:
     def activations(self, waves: Sequence[np.ndarray]) -> list[dict[str, np.ndarray]]:
         """Model activations for mono 22050 Hz waveforms, each cropped to its own frame count; dicts
         with ``beat``, ``downbeat``, ``boundary``, ``drop`` (T,), ``energy`` (T, 3), ``label`` (T, 5),
-        ``embedding`` (T, d_model), ``loudness_db`` (T,)."""
+        ``embedding`` (T, d_model), ``mel`` (T, 80) log-mel, ``loudness_db`` (T,)."""
         import torch
 
         from djstruct.model import frontend as fe
@@ -170,6 +170,7 @@ class MlDetector:
         for i, w in enumerate(waves):
             t = fe.n_frames_for(len(w))
             d = {k: v[i, :t] for k, v in act.items()}
-            d["loudness_db"] = fe.loudness_db(mel[i, :t].cpu().numpy())
+            d["mel"] = mel[i, :t].cpu().numpy()  # bar-phase evidence (postprocess.phase)
+            d["loudness_db"] = fe.loudness_db(d["mel"])
             res.append(d)
         return res

@@ -45,13 +45,16 @@ def activations(logits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def mel_activations(model: nn.Module, mel: np.ndarray) -> dict[str, np.ndarray]:
-    """One track's activations (and ``embedding``) from its cached (T, 80) dB log-mel, in eval mode;
+    """One track's activations (``embedding`` and the ``mel`` itself included) from its cached
+    (T, 80) dB log-mel, in eval mode;
     the caller's train/eval mode is restored."""
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
             out = activations(model(torch.from_numpy(np.asarray(mel, dtype=np.float32))[None], with_embedding=True))
-            return {k: v[0].float().numpy() for k, v in out.items()}
+            res = {k: v[0].float().numpy() for k, v in out.items()}
+            res["mel"] = np.asarray(mel, dtype=np.float32)  # bar-phase evidence for the post-processing
+            return res
     finally:
         model.train(was_training)

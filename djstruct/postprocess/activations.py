@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from djstruct.constants import MODEL_ENERGY_DECIMATE
+from djstruct.postprocess import phase as phasemod
 from djstruct.postprocess import pipeline
 from djstruct.postprocess import sections as secmod
 from djstruct.postprocess.cue_style import CueStyle, pick_cues
@@ -39,17 +40,21 @@ class PostConfig:
     bpm_range: tuple[float, float] = (88.0, 186.0)
     boundary_threshold: float = 0.3
     min_section_bars: int = 4
+    min_end_bars: int = 8  # the last section is at least this long (no 4-bar tail over a fade)
     boundary_radius_beats: float = 0.5  # look for the boundary peak within +- this around a downbeat
     novelty_bars: int = 4  # embedding novelty: compare the mean embedding of this many bars before/after
     novelty_weight: float = 1.0  # 0 = boundary head only
     keep_same_label: float = 0.5  # a boundary whose (phrase-weighted) score reaches this stays even
     # between two sections with the same label
-    label_grammar: bool = False  # intros only at the start, outros only at the end (labels.grammar_labels)
+    label_grammar: bool = True  # intros only at the start, outros only at the end (labels.grammar_labels)
+    phase_spec: float = 0.5  # bar phase: weight of spectral change beside the downbeat head (phase.py)
+    phase_low: float = 0.5  # ... and of the low-band level
+    phase_gate: float = 0.6  # ... heard only where the head's relative margin is below this
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PostConfig:
         """From a checkpoint's ``extra["postprocess"]`` (unknown keys ignored)."""
-        conv = {"bpm_range": tuple, "min_section_bars": int, "novelty_bars": int}
+        conv = {"bpm_range": tuple, "min_section_bars": int, "min_end_bars": int, "novelty_bars": int}
         return cls(**{k: conv.get(k, lambda x: x)(v) for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
@@ -83,7 +88,7 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
                 style: CueStyle | None = None) -> Analysis:
     """Analysis from one track's activations: ``beat``, ``downbeat``, ``boundary``, ``drop`` (T,),
     ``energy`` (T, 3), ``label`` (T, 5) probabilities at ``fps``, optionally ``embedding`` (T, d)
-    for embedding novelty; ``loudness_db`` (T,) frame level. With a cue ``style``, its cue points too."""
+    for embedding novelty and ``mel`` (T, n_mels) dB log-mel as bar-phase evidence; ``loudness_db`` (T,) frame level. With a cue ``style``, its cue points too."""
     cfg = cfg or PostConfig()
     energy = _energy(act["energy"], fps)
     span = active_span(loudness_db, fps)
@@ -94,8 +99,8 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
         return pipeline.trivial(path, duration_s, energy, name)
     if len(g.beats) < pipeline.MIN_BEATS:
         return pipeline.trivial(path, duration_s, energy, name, g.bpm, g.beats)
-    per_beat = _max_around(act["downbeat"].astype(np.float64), g.beats, fps, 1)
-    phase = int(np.argmax([per_beat[p::4].mean() for p in range(4)]))
+    ev = phasemod.phase_evidence(act["downbeat"].astype(np.float64), act.get("mel"), fps, g.beats)
+    phase = phasemod.choose_phase(ev, phasemod.PhaseWeights(cfg.phase_spec, cfg.phase_low, cfg.phase_gate))
     bars = pipeline.bars(g.beats, phase, g.period_s, span[1], duration_s)
     if not bars.whole:
         return pipeline.trivial(path, duration_s, energy, name, g.bpm, bars.beats)
@@ -107,7 +112,7 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
         nov = _embedding_novelty(act["embedding"], fps, edges, bars.end_s, cfg.novelty_bars, cfg.min_section_bars)
         bscore = np.maximum(head, cfg.novelty_weight * nov)
     picked, score, weight = pipeline.boundaries(bscore, threshold=cfg.boundary_threshold,
-                                                min_bars=cfg.min_section_bars)
+                                                min_bars=cfg.min_section_bars, end_bars=cfg.min_end_bars)
     bounds = np.array([edges[0]] + [edges[i] for i in picked] + [bars.end_s])
     labels = labels_from_probs(act["label"], fps, bounds, grammar=cfg.label_grammar)
     sections = sections_from_bounds(bounds, labels, merge_same=True,

@@ -102,12 +102,13 @@ def bars(beats: np.ndarray, phase: int, period_s: float, music_end_s: float, dur
     return Bars(beats, downbeats, edges[:-1], end_s, bar_s)
 
 
-def boundaries(bar_score: np.ndarray, *, threshold: float, min_bars: int) -> tuple[list[int], np.ndarray, np.ndarray]:
+def boundaries(bar_score: np.ndarray, *, threshold: float, min_bars: int,
+               end_bars: int | None = None) -> tuple[list[int], np.ndarray, np.ndarray]:
     """(bar indices where sections start, the phrase-weighted score, the phrase weights) from a
-    per-bar boundary score."""
+    per-bar boundary score; the last section is at least ``end_bars`` (default ``min_bars``) long."""
     weight = secmod.phrase_weight(len(bar_score), secmod.best_phrase_offset(bar_score))
     score = bar_score * weight
-    return secmod.pick_boundaries(score, threshold=threshold, min_bars=min_bars), score, weight
+    return secmod.pick_boundaries(score, threshold=threshold, min_bars=min_bars, end_bars=end_bars), score, weight
 
 
 def drops_of(sections: Sequence[Section]) -> tuple[float, ...]:

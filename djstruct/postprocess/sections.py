@@ -77,7 +77,11 @@ def best_phrase_offset(score: np.ndarray, period: int = 8) -> int:
     return int(np.argmax(sums))
 
 
-def pick_boundaries(score: np.ndarray, *, threshold: float, min_bars: int = 4) -> list[int]:
+def pick_boundaries(score: np.ndarray, *, threshold: float, min_bars: int = 4,
+                    end_bars: int | None = None) -> list[int]:
     """Bar indices (ascending, excluding 0) where ``score`` (n_bars,) peaks above ``threshold``,
-    greedily keeping the strongest peaks at least ``min_bars`` apart (and from both ends)."""
-    return pick_peaks(score, threshold=threshold, min_gap=min_bars, margin=min_bars)
+    greedily keeping the strongest peaks at least ``min_bars`` apart and from the start, and at
+    least ``end_bars`` (default ``min_bars``) bars before the end: a track does not end on a
+    section shorter than that (a short tail over a fade belongs to the section before it)."""
+    end = min_bars if end_bars is None else max(end_bars, 1)
+    return pick_peaks(score, threshold=threshold, min_gap=min_bars, margin=min_bars, end_margin=end)

@@ -1,0 +1,73 @@
+"""The bar phase: which of the first four beats is a downbeat (pure numpy).
+
+The model's downbeat head is the first witness. Where it is unsure (its best phase barely beats the
+second), two witnesses from the audio itself are heard as well, as the ``dsp`` detector does:
+spectral change from one beat to the next (chords and bass notes change on the bar) and the level
+of the low band (in half-time, breakbeat and sparse-kick grooves the kick or bass marks beat 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from djstruct.postprocess import sections as secmod
+
+BEATS_PER_BAR = 4
+LOW_BINS = 4  # the mel bins below 150 Hz (the bass band) of the model's 80-band front end
+
+
+@dataclass(frozen=True)
+class PhaseWeights:
+    """How much the audio witnesses count beside the head (z-scores over the four phases):
+    ``spec`` spectral change, ``low`` low-band level; they are heard only when the head's
+    relative margin (best - second) / best is below ``gate`` (1.0: always)."""
+
+    spec: float = 0.0
+    low: float = 0.0
+    gate: float = 0.0
+
+
+def _by_phase(per_beat: np.ndarray) -> np.ndarray:
+    return np.array([per_beat[p::BEATS_PER_BAR].mean() if len(per_beat[p::BEATS_PER_BAR]) else 0.0
+                     for p in range(BEATS_PER_BAR)])
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean()) / (x.std() + 1e-9)
+
+
+def phase_evidence(downbeat_act: np.ndarray, mel_db: np.ndarray | None, fps: float,
+                   beats_s: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-phase evidence (4,) each: ``head`` mean downbeat activation (max within a frame of each
+    beat), and with a log-mel ``mel_db`` (n_frames, n_mels) ``spec`` and ``low`` as z-scores."""
+    beats_s = np.asarray(beats_s, dtype=np.float64)
+    idx = np.round(beats_s * fps).astype(np.int64)
+    win = np.clip(idx[:, None] + np.arange(-1, 2)[None, :], 0, len(downbeat_act) - 1)
+    out = {"head": _by_phase(np.asarray(downbeat_act, dtype=np.float64)[win].max(axis=1))}
+    if mel_db is None or len(beats_s) < 2 * BEATS_PER_BAR:
+        return out
+    mel = np.asarray(mel_db, dtype=np.float64)
+    edges = np.append(beats_s, beats_s[-1] + (beats_s[-1] - beats_s[-2]))
+    per_beat = secmod.aggregate(mel, fps, edges)
+    std = (per_beat - per_beat.mean(axis=0)) / (per_beat.std(axis=0) + 1e-6)
+    out["spec"] = _z(_by_phase(secmod.block_novelty(std, 1)))
+    power = secmod.aggregate(10.0 ** (mel[:, :LOW_BINS] / 10.0), fps, edges).mean(axis=1)
+    out["low"] = _z(_by_phase(10.0 * np.log10(power + 1e-10)))
+    return out
+
+
+def head_margin(head: np.ndarray) -> float:
+    """(best - second) / best of the head's per-phase means: 0 = no preference, 1 = one phase only."""
+    s = np.sort(np.asarray(head, dtype=np.float64))[::-1]
+    return float((s[0] - s[1]) / s[0]) if s[0] > 1e-9 else 0.0
+
+
+def choose_phase(ev: dict[str, np.ndarray], w: PhaseWeights) -> int:
+    """The bar phase (0-3) from :func:`phase_evidence` under weights ``w``."""
+    head = ev["head"]
+    if "spec" not in ev or (w.spec == 0 and w.low == 0) or head_margin(head) >= w.gate:
+        return int(np.argmax(head))
+    score = _z(head) + w.spec * ev["spec"] + w.low * ev["low"]
+    return int(np.argmax(score))

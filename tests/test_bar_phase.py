@@ -1,0 +1,75 @@
+"""The bar phase from the downbeat head and the audio's own witnesses, on hand-made curves."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from djstruct.postprocess import phase as phasemod
+from djstruct.postprocess.activations import PostConfig
+
+FPS = 50.0
+PERIOD_S = 0.5
+N_BEATS = 64
+W = phasemod.PhaseWeights(spec=0.5, low=0.5, gate=0.6)
+
+
+def beats() -> np.ndarray:
+    return 1.0 + PERIOD_S * np.arange(N_BEATS)
+
+
+def head_curve(levels: tuple[float, float, float, float]) -> np.ndarray:
+    """A downbeat activation with a pulse of ``levels[p]`` on every beat of phase p."""
+    act = np.zeros(int((1.0 + PERIOD_S * (N_BEATS + 2)) * FPS))
+    for i, b in enumerate(beats()):
+        act[int(round(b * FPS))] = levels[i % 4]
+    return act
+
+
+def mel_changing_on(phase: int, *, kick_on: int | None = None) -> np.ndarray:
+    """A 20-band log-mel whose spectrum (a "chord") changes only on the beats of ``phase``, with an
+    optional low-band hit on the beats of ``kick_on``."""
+    rng = np.random.default_rng(0)
+    n = len(head_curve((0, 0, 0, 0)))
+    mel = np.full((n, 20), -60.0)
+    chord = rng.normal(-30, 6, 20)
+    for i, b in enumerate(beats()):
+        if i % 4 == phase:
+            chord = rng.normal(-30, 6, 20)
+        a, z = int(round(b * FPS)), int(round((b + PERIOD_S) * FPS))
+        mel[a:z] = chord
+        if kick_on is not None and i % 4 == kick_on:
+            mel[a: a + 5, : phasemod.LOW_BINS] = -5.0
+    return mel
+
+
+def test_a_confident_head_decides_alone() -> None:
+    ev = phasemod.phase_evidence(head_curve((0.1, 0.1, 0.9, 0.1)), mel_changing_on(0, kick_on=0), FPS, beats())
+    assert phasemod.head_margin(ev["head"]) > 0.8
+    assert phasemod.choose_phase(ev, W) == 2
+
+
+def test_an_unsure_head_hears_the_harmonic_change() -> None:
+    ev = phasemod.phase_evidence(head_curve((0.45, 0.1, 0.5, 0.1)), mel_changing_on(0), FPS, beats())
+    assert phasemod.head_margin(ev["head"]) < W.gate
+    assert phasemod.choose_phase(ev, phasemod.PhaseWeights()) == 2  # the head alone: the wrong phase
+    assert phasemod.choose_phase(ev, W) == 0
+    assert int(np.argmax(ev["spec"])) == 0
+
+
+def test_the_low_band_marks_beat_one_of_a_sparse_kick_groove() -> None:
+    ev = phasemod.phase_evidence(head_curve((0.3, 0.3, 0.3, 0.3)), mel_changing_on(1, kick_on=1), FPS, beats())
+    assert phasemod.head_margin(ev["head"]) < 1e-9
+    assert int(np.argmax(ev["low"])) == 1
+    assert phasemod.choose_phase(ev, W) == 1
+
+
+def test_without_a_mel_the_head_decides() -> None:
+    ev = phasemod.phase_evidence(head_curve((0.45, 0.1, 0.5, 0.1)), None, FPS, beats())
+    assert set(ev) == {"head"}
+    assert phasemod.choose_phase(ev, W) == 2
+
+
+def test_defaults_are_the_tuned_weights() -> None:
+    cfg = PostConfig()
+    assert (cfg.phase_spec, cfg.phase_low, cfg.phase_gate) == (W.spec, W.low, W.gate)
+    assert PostConfig.from_dict({"phase_gate": 0.3}).phase_gate == 0.3
