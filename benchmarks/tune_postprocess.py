@@ -25,12 +25,15 @@ from djstruct.model.registry import load_model
 from djstruct.postprocess.activations import PostConfig, postprocess
 from djstruct.train import dataset as ds
 from djstruct.train.loop import EVAL_SEEDS, selection_score
+from djstruct.types import SECTION_LABELS
 
 GRID = {
-    "boundary_threshold": (0.2, 0.3, 0.4),
+    "boundary_threshold": (0.2, 0.3),
     "min_section_bars": (4, 8),
     "min_end_bars": (4, 8),
     "label_grammar": (False, True),
+    "split_same": (SECTION_LABELS, ("drop",)),
+    "phase_spec": (0.0, 0.5),
 }
 
 

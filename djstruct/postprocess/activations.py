@@ -45,7 +45,9 @@ class PostConfig:
     novelty_bars: int = 4  # embedding novelty: compare the mean embedding of this many bars before/after
     novelty_weight: float = 1.0  # 0 = boundary head only
     keep_same_label: float = 0.5  # a boundary whose (phrase-weighted) score reaches this stays even
-    # between two sections with the same label
+    # between two sections with the same label, if that label is one of ``split_same``
+    split_same: tuple[str, ...] = ("drop",)  # a double drop is two drops; an element entering
+    # mid-intro, mid-outro or mid-breakdown does not start a new section
     label_grammar: bool = True  # intros only at the start, outros only at the end (labels.grammar_labels)
     phase_spec: float = 0.5  # bar phase: weight of spectral change beside the downbeat head (phase.py)
     phase_low: float = 0.5  # ... and of the low-band level
@@ -54,7 +56,7 @@ class PostConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PostConfig:
         """From a checkpoint's ``extra["postprocess"]`` (unknown keys ignored)."""
-        conv = {"bpm_range": tuple, "min_section_bars": int, "min_end_bars": int, "novelty_bars": int}
+        conv = {"bpm_range": tuple, "split_same": tuple, "min_section_bars": int, "min_end_bars": int, "novelty_bars": int}
         return cls(**{k: conv.get(k, lambda x: x)(v) for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
@@ -116,7 +118,8 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
     bounds = np.array([edges[0]] + [edges[i] for i in picked] + [bars.end_s])
     labels = labels_from_probs(act["label"], fps, bounds, grammar=cfg.label_grammar)
     sections = sections_from_bounds(bounds, labels, merge_same=True,
-                                    keep=[score[i] >= cfg.keep_same_label for i in picked])
+                                    keep=[score[i] >= cfg.keep_same_label and labels[k + 1] in cfg.split_same
+                                          for k, i in enumerate(picked)])
     contrast = float(np.mean([head[i] * weight[i] for i in picked])) if picked else 0.0  # the head's own certainty
     analysis = Analysis(
         path=path, duration_s=duration_s, bpm=g.bpm,

@@ -17,25 +17,28 @@ def aggregate(frames: np.ndarray, fps: float, edges_s: np.ndarray) -> np.ndarray
     """Mean of ``frames`` (n, d) over each interval [edges_s[i], edges_s[i+1]); (len-1, d)."""
     n = len(frames)
     idx = np.clip(np.round(np.asarray(edges_s) * fps).astype(int), 0, n)
-    out = np.zeros((max(len(idx) - 1, 0), frames.shape[1]), dtype=np.float64)
+    if len(idx) < 2:
+        return np.zeros((0, frames.shape[1]), dtype=np.float64)
     csum = np.concatenate([np.zeros((1, frames.shape[1])), np.cumsum(frames, axis=0, dtype=np.float64)])
-    for i in range(len(idx) - 1):
-        a, b = idx[i], max(idx[i + 1], idx[i] + 1)
-        b = min(b, n)
-        a = min(a, b - 1) if b > 0 else 0
-        out[i] = (csum[b] - csum[a]) / max(b - a, 1)
-    return out
+    b = np.minimum(np.maximum(idx[1:], idx[:-1] + 1), n)
+    a = np.where(b > 0, np.minimum(idx[:-1], b - 1), 0)
+    return (csum[b] - csum[a]) / np.maximum(b - a, 1)[:, None]
 
 
 def block_novelty(feats: np.ndarray, width: int) -> np.ndarray:
     """Novelty (n,) of a (n, d) sequence: distance between the means of the ``width`` items
     before and after each index (index i starts the new block). Edges use shorter blocks."""
-    n = len(feats)
+    x = np.asarray(feats, dtype=np.float64)
+    n = len(x)
     nov = np.zeros(n, dtype=np.float64)
-    for i in range(1, n):
-        a = feats[max(0, i - width): i].mean(axis=0)
-        b = feats[i: min(n, i + width)].mean(axis=0)
-        nov[i] = float(np.linalg.norm(a - b))
+    if n < 2:
+        return nov
+    csum = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
+    i = np.arange(1, n)
+    lo, hi = np.maximum(i - width, 0), np.minimum(i + width, n)
+    before = (csum[i] - csum[lo]) / (i - lo)[:, None]
+    after = (csum[hi] - csum[i]) / (hi - i)[:, None]
+    nov[1:] = np.linalg.norm(before - after, axis=1)
     return nov
 
 
