@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,22 @@ def unique_files(dirs: list[Path]) -> list[Path]:
         seen.add(real)
         out.append(p)
     return out
+
+
+def short_ending(a) -> bool:  # type: ignore[no-untyped-def]
+    """The last of several sections is under 8 bars (7.5 allows a last bar cut by the end of the file)."""
+    if len(a.sections) < 2 or not a.bpm:
+        return False
+    last = a.sections[-1]
+    return (last.end_s - last.start_s) / (240.0 / a.bpm) < 7.5
+
+
+def bad_order(labels: list[str]) -> bool:
+    """An "intro" after the first drop, or an "outro" before the last drop."""
+    drops = [i for i, lab in enumerate(labels) if lab == "drop"]
+    if not drops:
+        return False
+    return any(lab == "intro" and i > drops[0] or lab == "outro" and i < drops[-1] for i, lab in enumerate(labels))
 
 
 def main() -> None:
@@ -128,8 +145,10 @@ def main() -> None:
         ref, est = np.array([s.start_s for s in a.sections[1:]]), np.array(starts)
         agree = None if not (len(ref) or len(est)) else onset_f(ref, est, bar)  # None: one section each
         r = {"dsp_ml": same_tempo(m.bpm, a.bpm), "bound": agree, "ml_lib": same_tempo(m.bpm, lb),
+             "short_end": short_ending(m), "bad_order": bad_order([s.label for s in m.sections]),
              "dsp_lib": same_tempo(a.bpm, lb),
-             "on_down": float(np.mean(on)) if on else 1.0, "n_dsp": len(a.sections), "n_ml": len(m.sections)}
+             "on_down": float(np.mean(on)) if on else 1.0, "n_dsp": len(a.sections), "n_ml": len(m.sections),
+             "labels": [s.label for s in m.sections]}
         rows.append(r)
         if f.name in marks:
             ref_marks = np.asarray(marks[f.name], dtype=float)
@@ -158,6 +177,9 @@ def main() -> None:
           f"ml {np.mean([r['n_ml'] for r in rows]):.1f}; ml~dsp section starts F(1 bar) "
           f"{np.mean(bounds) if bounds else float('nan'):.3f} over the {len(bounds)} tracks where either found one. "
           f"Time: dsp {secs['dsp']:.0f} s, ml {secs['ml']:.0f} s.")
+    print(f"ml: tracks ending on a section under 8 bars: {sum(r['short_end'] for r in rows)}/{n}; with an intro "
+          f"after the first drop or an outro before the last: {sum(r['bad_order'] for r in rows)}/{n}; labels in "
+          "total: " + ", ".join(f"{k} {v}" for k, v in sorted(Counter(x for r in rows for x in r["labels"]).items())))
     for g in groups if len(groups) > 2 else groups[:1]:
         if not hits[(g, "dsp", 3.0)][2]:
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from djstruct.postprocess import phase as phasemod
+from djstruct.postprocess import pipeline
 from djstruct.postprocess.activations import PostConfig
 
 FPS = 50.0
@@ -73,3 +74,30 @@ def test_defaults_are_the_tuned_weights() -> None:
     cfg = PostConfig()
     assert (cfg.phase_spec, cfg.phase_low, cfg.phase_gate) == (W.spec, W.low, W.gate)
     assert PostConfig.from_dict({"phase_gate": 0.3}).phase_gate == 0.3
+
+
+def grid_of(bpm: float, n: int = 96) -> pipeline.BeatGrid:
+    return pipeline.BeatGrid(1.0 + 60.0 / bpm * np.arange(n), bpm, 0.9)
+
+
+def head_every(g: pipeline.BeatGrid, every: int, first: int, other: float = 0.05) -> np.ndarray:
+    act = np.full(int((g.beats[-1] + 2.0) * FPS), 0.0)
+    for i, b in enumerate(g.beats):
+        act[int(round(b * FPS))] = 0.8 if i % every == first else other
+    return act
+
+
+def test_half_time_when_the_heads_bars_are_eight_beats_long() -> None:
+    g = grid_of(150.0)  # a 75-BPM trap track counted double because of its hats
+    h = phasemod.half_time(g, head_every(g, 8, 3), FPS, ratio=3.0, bpm_range=(70.0, 90.0))
+    assert h.bpm == 75.0
+    np.testing.assert_allclose(h.beats, g.beats[1::2])  # beat 3 (a downbeat) is kept
+    assert 3 * 60.0 / 150.0 + 1.0 in set(np.round(h.beats, 9))
+
+
+def test_no_half_time_on_a_right_grid_or_out_of_range() -> None:
+    g = grid_of(150.0)
+    assert phasemod.half_time(g, head_every(g, 4, 0), FPS, ratio=3.0, bpm_range=(70.0, 90.0)) is g
+    g133 = grid_of(133.0)  # half of it (66.5) is no dance tempo: a two-bar pattern, not half time
+    assert phasemod.half_time(g133, head_every(g133, 8, 0), FPS, ratio=3.0, bpm_range=(70.0, 90.0)) is g133
+    assert phasemod.half_time(g, head_every(g, 8, 0), FPS, ratio=0.0, bpm_range=(70.0, 90.0)) is g

@@ -30,7 +30,7 @@ from djstruct.postprocess.labels import labels_from_probs, sections_from_bounds
 from djstruct.signal import active_span
 from djstruct.types import Analysis, Energy
 
-POST_REVISION = 2  # bump when post-processing changes results, so stored analyses are redone
+POST_REVISION = 3  # bump when post-processing changes results, so stored analyses are redone
 
 
 @dataclass(frozen=True)
@@ -52,11 +52,14 @@ class PostConfig:
     phase_spec: float = 0.5  # bar phase: weight of spectral change beside the downbeat head (phase.py)
     phase_low: float = 0.5  # ... and of the low-band level
     phase_gate: float = 0.6  # ... heard only where the head's relative margin is below this
+    half_time_ratio: float = 3.0  # halve the tempo when the head's 8-beat bars are this clear (0: never)
+    half_time_bpm: tuple[float, float] = (70.0, 90.0)  # ... and the half tempo lies in this range
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PostConfig:
         """From a checkpoint's ``extra["postprocess"]`` (unknown keys ignored)."""
-        conv = {"bpm_range": tuple, "split_same": tuple, "min_section_bars": int, "min_end_bars": int, "novelty_bars": int}
+        conv = {"bpm_range": tuple, "half_time_bpm": tuple, "split_same": tuple, "min_section_bars": int,
+                "min_end_bars": int, "novelty_bars": int}
         return cls(**{k: conv.get(k, lambda x: x)(v) for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
@@ -90,7 +93,8 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
                 style: CueStyle | None = None) -> Analysis:
     """Analysis from one track's activations: ``beat``, ``downbeat``, ``boundary``, ``drop`` (T,),
     ``energy`` (T, 3), ``label`` (T, 5) probabilities at ``fps``, optionally ``embedding`` (T, d)
-    for embedding novelty and ``mel`` (T, n_mels) dB log-mel as bar-phase evidence; ``loudness_db`` (T,) frame level. With a cue ``style``, its cue points too."""
+    for embedding novelty and ``mel`` (T, n_mels) dB log-mel as bar-phase evidence; ``loudness_db``
+    (T,) frame level. With a cue ``style``, its cue points too."""
     cfg = cfg or PostConfig()
     energy = _energy(act["energy"], fps)
     span = active_span(loudness_db, fps)
@@ -101,6 +105,7 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
         return pipeline.trivial(path, duration_s, energy, name)
     if len(g.beats) < pipeline.MIN_BEATS:
         return pipeline.trivial(path, duration_s, energy, name, g.bpm, g.beats)
+    g = phasemod.half_time(g, act["downbeat"], fps, ratio=cfg.half_time_ratio, bpm_range=cfg.half_time_bpm)
     ev = phasemod.phase_evidence(act["downbeat"].astype(np.float64), act.get("mel"), fps, g.beats)
     phase = phasemod.choose_phase(ev, phasemod.PhaseWeights(cfg.phase_spec, cfg.phase_low, cfg.phase_gate))
     bars = pipeline.bars(g.beats, phase, g.period_s, span[1], duration_s)

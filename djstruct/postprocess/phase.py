@@ -1,4 +1,5 @@
-"""The bar phase: which of the first four beats is a downbeat (pure numpy).
+"""The bar: how long it is (:func:`half_time`) and which of the first four beats is a downbeat
+(pure numpy).
 
 The model's downbeat head is the first witness. Where it is unsure (its best phase barely beats the
 second), two witnesses from the audio itself are heard as well, as the ``dsp`` detector does:
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from djstruct.postprocess import pipeline
 from djstruct.postprocess import sections as secmod
 
 BEATS_PER_BAR = 4
@@ -29,9 +31,30 @@ class PhaseWeights:
     gate: float = 0.0
 
 
-def _by_phase(per_beat: np.ndarray) -> np.ndarray:
-    return np.array([per_beat[p::BEATS_PER_BAR].mean() if len(per_beat[p::BEATS_PER_BAR]) else 0.0
-                     for p in range(BEATS_PER_BAR)])
+def _by_phase(per_beat: np.ndarray, period: int = BEATS_PER_BAR) -> np.ndarray:
+    return np.array([per_beat[p::period].mean() if len(per_beat[p::period]) else 0.0 for p in range(period)])
+
+
+def _head_per_beat(downbeat_act: np.ndarray, fps: float, beats_s: np.ndarray) -> np.ndarray:
+    idx = np.round(np.asarray(beats_s, dtype=np.float64) * fps).astype(np.int64)
+    win = np.clip(idx[:, None] + np.arange(-1, 2)[None, :], 0, len(downbeat_act) - 1)
+    return np.asarray(downbeat_act, dtype=np.float64)[win].max(axis=1)
+
+
+def half_time(g: pipeline.BeatGrid, downbeat_act: np.ndarray, fps: float, *, ratio: float,
+              bpm_range: tuple[float, float]) -> pipeline.BeatGrid:
+    """The grid at half its tempo when the downbeat head says its bars are eight beats long: the
+    head fires on every 8th beat at least ``ratio`` times as strongly as on the beats four later
+    (on a right grid both are downbeats), and half the tempo lies in ``bpm_range`` (trap and
+    downtempo at 70-90 BPM whose hats made the beat tracker count double). Else ``g`` itself."""
+    lo, hi = bpm_range
+    if ratio <= 0 or not lo <= g.bpm / 2.0 < hi or len(g.beats) < 4 * 2 * BEATS_PER_BAR:
+        return g
+    m8 = _by_phase(_head_per_beat(downbeat_act, fps, g.beats), 2 * BEATS_PER_BAR)
+    p = int(np.argmax(m8))
+    if m8[p] < ratio * max(m8[(p + BEATS_PER_BAR) % 8], 1e-3):
+        return g
+    return pipeline.BeatGrid(g.beats[p % 2::2], g.bpm / 2.0, g.fit_quality)
 
 
 def _z(x: np.ndarray) -> np.ndarray:
@@ -43,9 +66,7 @@ def phase_evidence(downbeat_act: np.ndarray, mel_db: np.ndarray | None, fps: flo
     """Per-phase evidence (4,) each: ``head`` mean downbeat activation (max within a frame of each
     beat), and with a log-mel ``mel_db`` (n_frames, n_mels) ``spec`` and ``low`` as z-scores."""
     beats_s = np.asarray(beats_s, dtype=np.float64)
-    idx = np.round(beats_s * fps).astype(np.int64)
-    win = np.clip(idx[:, None] + np.arange(-1, 2)[None, :], 0, len(downbeat_act) - 1)
-    out = {"head": _by_phase(np.asarray(downbeat_act, dtype=np.float64)[win].max(axis=1))}
+    out = {"head": _by_phase(_head_per_beat(downbeat_act, fps, beats_s))}
     if mel_db is None or len(beats_s) < 2 * BEATS_PER_BAR:
         return out
     mel = np.asarray(mel_db, dtype=np.float64)
