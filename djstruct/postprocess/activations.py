@@ -52,6 +52,8 @@ class PostConfig:
     phase_spec: float = 0.5  # bar phase: weight of spectral change beside the downbeat head (phase.py)
     phase_low: float = 0.5  # ... and of the low-band level
     phase_gate: float = 0.6  # ... heard only where the head's relative margin is below this
+    min_beat_support: float = 0.2  # below this mean beat activation at the grid's beats: no beat at all
+    full_beat_support: float = 0.5  # below this the confidence is scaled down (drifting tempo, no groove)
     half_time_ratio: float = 3.0  # halve the tempo when the head's 8-beat bars are this clear (0: never)
     half_time_bpm: tuple[float, float] = (70.0, 90.0)  # ... and the half tempo lies in this range
 
@@ -105,6 +107,9 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
         return pipeline.trivial(path, duration_s, energy, name)
     if len(g.beats) < pipeline.MIN_BEATS:
         return pipeline.trivial(path, duration_s, energy, name, g.bpm, g.beats)
+    support = pipeline.beat_support(act["beat"], fps, g.beats)
+    if support < cfg.min_beat_support:  # noise, or sound without a beat: no grid to snap cues to
+        return pipeline.trivial(path, duration_s, energy, name)
     g = phasemod.half_time(g, act["downbeat"], fps, ratio=cfg.half_time_ratio, bpm_range=cfg.half_time_bpm)
     ev = phasemod.phase_evidence(act["downbeat"].astype(np.float64), act.get("mel"), fps, g.beats)
     phase = phasemod.choose_phase(ev, phasemod.PhaseWeights(cfg.phase_spec, cfg.phase_low, cfg.phase_gate))
@@ -130,7 +135,8 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
         path=path, duration_s=duration_s, bpm=g.bpm,
         beats=tuple(float(x) for x in bars.beats), downbeats=tuple(float(x) for x in bars.downbeats),
         sections=tuple(sections), drops=pipeline.drops_of(sections), energy=energy, detector=name,
-        confidence=float(np.clip(0.5 * g.fit_quality + 0.5 * contrast, 0.0, 1.0)),
+        confidence=float(np.clip((0.5 * g.fit_quality + 0.5 * contrast)
+                                 * min(1.0, support / max(cfg.full_beat_support, 1e-9)), 0.0, 1.0)),
     )
     if style is not None:
         analysis = replace(analysis, cue_points=pick_cues(style, analysis))

@@ -46,6 +46,17 @@ class BeatGrid:
         return 60.0 / self.bpm
 
 
+def beat_support(beat_act: np.ndarray, fps: float, beats_s: np.ndarray) -> float:
+    """Mean of the beat activation (0-1, its largest value within 2 frames) at the grid's beats:
+    near 1 where every beat of the grid is heard, near 0 on noise or where the tempo drifts away
+    from a constant grid."""
+    if len(beats_s) == 0:
+        return 0.0
+    idx = np.round(np.asarray(beats_s) * fps).astype(np.int64)
+    win = np.clip(idx[:, None] + np.arange(-2, 3)[None, :], 0, len(beat_act) - 1)
+    return float(np.asarray(beat_act, dtype=np.float64)[win].max(axis=1).mean())
+
+
 def crop(x: np.ndarray, fps: float, span: tuple[float, float]) -> np.ndarray:
     """The frames of ``x`` inside ``span`` (s)."""
     return x[int(span[0] * fps): int(span[1] * fps) + 1]
