@@ -87,9 +87,13 @@ def head_every(g: pipeline.BeatGrid, every: int, first: int, other: float = 0.05
     return act
 
 
+HT = {"ratio": 3.0, "alternation": 2.0, "bpm_range": (70.0, 90.0)}
+
+
 def test_half_time_when_the_heads_bars_are_eight_beats_long() -> None:
     g = grid_of(150.0)  # a 75-BPM trap track counted double because of its hats
-    h = phasemod.half_time(g, head_every(g, 8, 3), FPS, ratio=3.0, bpm_range=(70.0, 90.0))
+    beat = head_every(g, 2, 1, other=0.3)  # the beat head hears beats 1, 3, 5... (the true beats) louder
+    h = phasemod.half_time(g, beat, head_every(g, 8, 3), FPS, **HT)
     assert h.bpm == 75.0
     np.testing.assert_allclose(h.beats, g.beats[1::2])  # beat 3 (a downbeat) is kept
     assert 3 * 60.0 / 150.0 + 1.0 in set(np.round(h.beats, 9))
@@ -97,7 +101,10 @@ def test_half_time_when_the_heads_bars_are_eight_beats_long() -> None:
 
 def test_no_half_time_on_a_right_grid_or_out_of_range() -> None:
     g = grid_of(150.0)
-    assert phasemod.half_time(g, head_every(g, 4, 0), FPS, ratio=3.0, bpm_range=(70.0, 90.0)) is g
-    g133 = grid_of(133.0)  # half of it (66.5) is no dance tempo: a two-bar pattern, not half time
-    assert phasemod.half_time(g133, head_every(g133, 8, 0), FPS, ratio=3.0, bpm_range=(70.0, 90.0)) is g133
-    assert phasemod.half_time(g, head_every(g, 8, 0), FPS, ratio=0.0, bpm_range=(70.0, 90.0)) is g
+    alt = head_every(g, 2, 0, other=0.3)
+    assert phasemod.half_time(g, alt, head_every(g, 4, 0), FPS, **HT) is g
+    even = head_every(g, 1, 0)  # every beat heard alike: a two-bar pattern at the right tempo
+    assert phasemod.half_time(g, even, head_every(g, 8, 0), FPS, **HT) is g
+    g133 = grid_of(133.0)  # half of it (66.5) is no dance tempo
+    assert phasemod.half_time(g133, head_every(g133, 2, 0, 0.3), head_every(g133, 8, 0), FPS, **HT) is g133
+    assert phasemod.half_time(g, alt, head_every(g, 8, 0), FPS, **{**HT, "ratio": 0.0}) is g

@@ -55,6 +55,7 @@ class PostConfig:
     min_beat_support: float = 0.2  # below this mean beat activation at the grid's beats: no beat at all
     full_beat_support: float = 0.5  # below this the confidence is scaled down (drifting tempo, no groove)
     half_time_ratio: float = 3.0  # halve the tempo when the head's 8-beat bars are this clear (0: never)
+    half_time_alternation: float = 2.0  # ... and the beat head hears every other beat this much louder
     half_time_bpm: tuple[float, float] = (70.0, 90.0)  # ... and the half tempo lies in this range
 
     @classmethod
@@ -110,7 +111,8 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
     support = pipeline.beat_support(act["beat"], fps, g.beats)
     if support < cfg.min_beat_support:  # noise, or sound without a beat: no grid to snap cues to
         return pipeline.trivial(path, duration_s, energy, name)
-    g = phasemod.half_time(g, act["downbeat"], fps, ratio=cfg.half_time_ratio, bpm_range=cfg.half_time_bpm)
+    g = phasemod.half_time(g, act["beat"], act["downbeat"], fps, ratio=cfg.half_time_ratio,
+                           alternation=cfg.half_time_alternation, bpm_range=cfg.half_time_bpm)
     ev = phasemod.phase_evidence(act["downbeat"].astype(np.float64), act.get("mel"), fps, g.beats)
     phase = phasemod.choose_phase(ev, phasemod.PhaseWeights(cfg.phase_spec, cfg.phase_low, cfg.phase_gate))
     bars = pipeline.bars(g.beats, phase, g.period_s, span[1], duration_s)

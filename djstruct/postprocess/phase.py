@@ -41,18 +41,22 @@ def _head_per_beat(downbeat_act: np.ndarray, fps: float, beats_s: np.ndarray) ->
     return np.asarray(downbeat_act, dtype=np.float64)[win].max(axis=1)
 
 
-def half_time(g: pipeline.BeatGrid, downbeat_act: np.ndarray, fps: float, *, ratio: float,
-              bpm_range: tuple[float, float]) -> pipeline.BeatGrid:
-    """The grid at half its tempo when the downbeat head says its bars are eight beats long: the
-    head fires on every 8th beat at least ``ratio`` times as strongly as on the beats four later
-    (on a right grid both are downbeats), and half the tempo lies in ``bpm_range`` (trap and
-    downtempo at 70-90 BPM whose hats made the beat tracker count double). Else ``g`` itself."""
+def half_time(g: pipeline.BeatGrid, beat_act: np.ndarray, downbeat_act: np.ndarray, fps: float, *,
+              ratio: float, alternation: float, bpm_range: tuple[float, float]) -> pipeline.BeatGrid:
+    """The grid at half its tempo when both heads say it counts double: the downbeat head fires on
+    every 8th beat at least ``ratio`` times as strongly as on the beats four later (on a right grid
+    both are downbeats), the beat head hears every other beat at least ``alternation`` times as
+    strongly as the beats between, and half the tempo lies in ``bpm_range`` (trap and downtempo at
+    70-90 BPM whose hats made the beat tracker count double). Else ``g`` itself."""
     lo, hi = bpm_range
     if ratio <= 0 or not lo <= g.bpm / 2.0 < hi or len(g.beats) < 4 * 2 * BEATS_PER_BAR:
         return g
     m8 = _by_phase(_head_per_beat(downbeat_act, fps, g.beats), 2 * BEATS_PER_BAR)
     p = int(np.argmax(m8))
     if m8[p] < ratio * max(m8[(p + BEATS_PER_BAR) % 8], 1e-3):
+        return g
+    on, off = _by_phase(_head_per_beat(beat_act, fps, g.beats), 2)[[p % 2, 1 - p % 2]]
+    if on < alternation * max(off, 1e-3):
         return g
     return pipeline.BeatGrid(g.beats[p % 2::2], g.bpm / 2.0, g.fit_quality)
 
