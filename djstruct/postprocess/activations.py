@@ -49,6 +49,7 @@ class PostConfig:
     split_same: tuple[str, ...] = ("drop",)  # a double drop is two drops; an element entering
     # mid-intro, mid-outro or mid-breakdown does not start a new section
     label_grammar: bool = True  # intros only at the start, outros only at the end (labels.grammar_labels)
+    label_ends: bool = True  # ... and (3+ sections) the track opens on its intro and ends on its outro
     phase_spec: float = 0.5  # bar phase: weight of spectral change beside the downbeat head (phase.py)
     phase_low: float = 0.5  # ... and of the low-band level
     phase_gate: float = 0.6  # ... heard only where the head's relative margin is below this
@@ -128,7 +129,7 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
     picked, score, weight = pipeline.boundaries(bscore, threshold=cfg.boundary_threshold,
                                                 min_bars=cfg.min_section_bars, end_bars=cfg.min_end_bars)
     bounds = np.array([edges[0]] + [edges[i] for i in picked] + [bars.end_s])
-    labels = labels_from_probs(act["label"], fps, bounds, grammar=cfg.label_grammar)
+    labels = labels_from_probs(act["label"], fps, bounds, grammar=cfg.label_grammar, ends=cfg.label_ends)
     sections = sections_from_bounds(bounds, labels, merge_same=True,
                                     keep=[score[i] >= cfg.keep_same_label and labels[k + 1] in cfg.split_same
                                           for k, i in enumerate(picked)])

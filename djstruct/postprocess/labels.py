@@ -84,24 +84,29 @@ def section_probs(probs: np.ndarray, fps: float, bounds_s: np.ndarray) -> np.nda
     return np.asarray(out, dtype=np.float64).reshape(-1, len(SECTION_LABELS))
 
 
-def labels_from_probs(probs: np.ndarray, fps: float, bounds_s: np.ndarray, *, grammar: bool = False) -> list[str]:
+def labels_from_probs(probs: np.ndarray, fps: float, bounds_s: np.ndarray, *, grammar: bool = False,
+                      ends: bool = True) -> list[str]:
     """Label each section [bounds_s[i], bounds_s[i+1]) by the mean of ``probs`` (n, 5) over its
     frames: the most probable label each, or with ``grammar`` the most probable sequence that a
     DJ track can have (:func:`grammar_labels`)."""
     p = section_probs(probs, fps, bounds_s)
     if grammar:
-        return grammar_labels(p)
+        return grammar_labels(p, ends=ends)
     return [SECTION_LABELS[int(k)] for k in np.argmax(p, axis=1)]
 
 
 _INTRO, _OUTRO = SECTION_LABELS.index("intro"), SECTION_LABELS.index("outro")
+_BUILDUP, _DROP = SECTION_LABELS.index("buildup"), SECTION_LABELS.index("drop")
 
 
-def grammar_labels(p: np.ndarray) -> list[str]:
+def grammar_labels(p: np.ndarray, *, ends: bool = True) -> list[str]:
     """The label sequence maximising the sum of log section probabilities ``p`` (n_sections, 5)
-    under the grammar of a DJ track: intros only at the start (an intro follows only an intro) and
-    outros only at the end (an outro is followed only by an outro). Viterbi over the sections; an
-    "outro" mid-track followed by drops, or an "intro" after the first drop, cannot come out."""
+    under the grammar of a DJ track: intros only at the start (an intro follows only an intro),
+    outros only at the end (an outro is followed only by an outro), and a buildup leads into a drop
+    (it is followed only by more buildup or a drop, and never ends the track). With ``ends`` and at
+    least three sections, the track opens on its intro and ends on its outro. Viterbi over the
+    sections; an "outro" mid-track followed by drops, or an "intro" after the first drop, cannot
+    come out."""
     n, k = p.shape
     if n == 0:
         return []
@@ -111,13 +116,25 @@ def grammar_labels(p: np.ndarray) -> list[str]:
     allowed[_INTRO, _INTRO] = True
     allowed[_OUTRO, :] = False
     allowed[_OUTRO, _OUTRO] = True
+    allowed[_BUILDUP, :] = False
+    allowed[_BUILDUP, [_BUILDUP, _DROP]] = True
     trans = np.where(allowed, 0.0, -np.inf)
-    score = logp[0].copy()
+    first, last = np.zeros(k), np.zeros(k)
+    last[_BUILDUP] = -np.inf
+    if ends and n >= 3:
+        first[:] = -np.inf
+        first[_INTRO] = 0.0
+        last[:] = -np.inf
+        last[_OUTRO] = 0.0
+    score = logp[0] + first
     back = np.zeros((n, k), dtype=np.int64)
     for i in range(1, n):
         cand = score[:, None] + trans  # (prev, cur)
         back[i] = np.argmax(cand, axis=0)
         score = cand[back[i], np.arange(k)] + logp[i]
+    score = score + last
+    if not np.isfinite(score).any():  # a one-section track that can only be a buildup
+        score = score - last
     path = [int(np.argmax(score))]
     for i in range(n - 1, 0, -1):
         path.append(int(back[i][path[-1]]))
