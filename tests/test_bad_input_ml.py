@@ -39,9 +39,10 @@ def test_silence_has_no_grid(det) -> None:
     assert a.bpm is None and a.beats == () and len(a.sections) == 1 and a.confidence == 0.0
 
 
-def test_noise_has_no_beat(det) -> None:
-    a = analyze(det, np.random.default_rng(0).normal(0, 0.1, 60 * SR).astype(np.float32))
-    assert a.downbeats == () and len(a.sections) == 1 and a.confidence == 0.0
+def test_noise_is_not_trusted(det) -> None:
+    noise = analyze(det, np.random.default_rng(0).normal(0, 0.1, 60 * SR).astype(np.float32))
+    steady = analyze(det, kicks(124.0, 124.0, 60.0))
+    assert noise.confidence < 0.4 * steady.confidence  # the report lists it first for review
 
 
 def test_a_steady_groove_is_trusted_more_than_a_drifting_one(det) -> None:

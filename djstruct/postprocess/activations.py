@@ -53,7 +53,7 @@ class PostConfig:
     phase_spec: float = 0.5  # bar phase: weight of spectral change beside the downbeat head (phase.py)
     phase_low: float = 0.5  # ... and of the low-band level
     phase_gate: float = 0.6  # ... heard only where the head's relative margin is below this
-    min_beat_support: float = 0.2  # below this mean beat activation at the grid's beats: no beat at all
+    min_beat_support: float = 0.1  # below this mean beat activation at the grid's beats: no beat at all
     full_beat_support: float = 0.5  # below this the confidence is scaled down (drifting tempo, no groove)
     half_time_ratio: float = 3.0  # halve the tempo when the head's 8-beat bars are this clear (0: never)
     half_time_alternation: float = 2.0  # ... and the beat head hears every other beat this much louder
