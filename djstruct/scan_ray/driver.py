@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from djstruct.config import store_path as default_store_path
+from djstruct.cues.grid import check_grid
 from djstruct.detect.base import get_detector
 from djstruct.detect.ml import MlDetector
 from djstruct.errors import ConfigError, DetectorError, DjstructError
@@ -36,7 +37,7 @@ from djstruct.lock import RunLock
 from djstruct.scan import ScanConfig, ScanEvent, ScanResult, plan_tracks
 from djstruct.scan_ray import output, stages
 from djstruct.store import Store
-from djstruct.types import Analysis
+from djstruct.types import Analysis, LibraryGrid
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ def run_scan_ray(config: ScanConfig, options: RayOptions | None = None,
     folder = Path(options.output) if options.output is not None else output.default_folder(store_path)
     failed: list[tuple[str, str]] = []
     lib_errors: list[str] = []
+    warns: list[tuple[str, str]] = []
+    grids: dict[str, LibraryGrid] = {}
 
     def record(e: ScanEvent) -> None:
         if e.kind == "library-error":
@@ -86,7 +89,7 @@ def run_scan_ray(config: ScanConfig, options: RayOptions | None = None,
             output.remove_partial(folder)
             if n := output.fill_store(folder, store, detector.name, detector.version):
                 log.info("%s: %d analyses taken from the Parquet output into the store", folder, n)
-        todo, n_entries, up_to_date = plan_tracks(config, store, detector, record, failed)
+        todo, n_entries, up_to_date = plan_tracks(config, store, detector, record, failed, grids)
         n_ok = 0
         if todo:
             writer = output.PartWriter(folder, detector.name, detector.version)
@@ -98,9 +101,13 @@ def run_scan_ray(config: ScanConfig, options: RayOptions | None = None,
                 for r in rows:
                     done += 1
                     if r.analysis is not None and r.fp is not None:
-                        store.put_analysis(Path(r.path), Analysis.from_dict(_json(r.analysis)), detector.name,
-                                           detector.version, r.fp)
+                        analysis = Analysis.from_dict(_json(r.analysis))
+                        store.put_analysis(Path(r.path), analysis, detector.name, detector.version, r.fp)
                         n_ok += 1
+                        check = check_grid(analysis, grids.get(r.path))
+                        if check is not None and not check.agrees:
+                            warns.append((r.path, check.message()))
+                            emit(ScanEvent("warning", r.path, done, len(todo), check.message()))
                         emit(ScanEvent("done", r.path, done, len(todo)))
                     else:
                         error = r.error or (f"{r.path}: cannot read the file's size and date" if r.analysis
@@ -112,7 +119,8 @@ def run_scan_ray(config: ScanConfig, options: RayOptions | None = None,
             with _runtime(options.address, config.workers):
                 _stream(_pipeline(todo, config, detector, options), todo, options, finish)
     return ScanResult(tracks_seen=n_entries, analysed=n_ok, up_to_date=up_to_date, failed=tuple(failed),
-                      library_errors=tuple(lib_errors), seconds=time.perf_counter() - t_start)
+                      library_errors=tuple(lib_errors), seconds=time.perf_counter() - t_start,
+                      warnings=tuple(warns))
 
 
 def _json(text: str) -> dict[str, Any]:
@@ -144,6 +152,38 @@ def _runtime(address: str | None, workers: int) -> Iterator[None]:
         ray.shutdown()
 
 
+@dataclass(frozen=True)
+class ModelPlan:
+    """How the model actors run: ``options`` for their :class:`MlDetector`, ``batch_size`` tracks
+    per actor call, ``actors`` of them, each on one GPU when ``use_gpu``."""
+
+    options: dict[str, Any]
+    batch_size: int
+    actors: int
+    use_gpu: bool
+
+
+def model_plan(config: ScanConfig, options: RayOptions, n_gpus: int) -> ModelPlan:
+    """The model stage for a cluster with ``n_gpus`` GPUs. On GPUs: one actor per GPU, batches of
+    ``batch_size`` (bf16, halved on out-of-memory), as the local pool batches on CUDA. On CPUs: one
+    track per forward pass, as the local pool runs it there (padding a batch moves activations by
+    ~1e-7, which could flip a peak: the JSON would no longer be the local pool's), with
+    ``model_cpus`` torch threads per actor. The device asked for (``--device``) decides, not the
+    driver's own: a head node without a GPU still runs the model on its workers' GPUs."""
+    use_gpu = n_gpus > 0 and str(config.detector_options.get("device", "auto")) != "cpu"
+    model_options = dict(config.detector_options)
+    if use_gpu:
+        model_options["device"] = "cuda"
+        model_options.setdefault("batch_size", config.batch_size)
+        batch = max(1, int(model_options["batch_size"]))
+    else:
+        model_options["device"] = "cpu"
+        model_options["batch_size"] = batch = 1
+        model_options.setdefault("threads", max(1, math.ceil(options.model_cpus)))
+    actors = options.model_actors or (n_gpus if use_gpu else 1)
+    return ModelPlan(model_options, batch, max(1, actors), use_gpu)
+
+
 def _pipeline(todo: list[Path], config: ScanConfig, detector: Any, options: RayOptions) -> Any:
     """The lazy Ray Dataset of result rows (see :mod:`djstruct.scan_ray.stages`) for ``todo``."""
     import ray
@@ -166,21 +206,12 @@ def _pipeline(todo: list[Path], config: ScanConfig, detector: Any, options: RayO
         return ds
     if not isinstance(detector, MlDetector):
         raise DetectorError(None, f"the {name} detector batches, but the Ray engine runs only the ml model in actors")
-    n_gpus = int(ray.cluster_resources().get("GPU", 0))
-    use_gpu = n_gpus > 0 and detector.device != "cpu"
-    model_options = dict(config.detector_options)
-    model_options.setdefault("batch_size", config.batch_size)
-    if use_gpu:
-        model_options["device"] = "cuda"
-    else:
-        model_options["device"] = "cpu"
-        model_options.setdefault("threads", max(1, math.ceil(options.model_cpus)))
-    actors = options.model_actors or (n_gpus if use_gpu else 1)
-    ds = ds.map_batches(stages.ModelStage, batch_size=max(1, config.batch_size), batch_format="numpy",
-                        compute=ray.data.ActorPoolStrategy(size=max(1, actors)),
-                        fn_constructor_kwargs={"detector": name, "options": model_options,
+    plan = model_plan(config, options, int(ray.cluster_resources().get("GPU", 0)))
+    ds = ds.map_batches(stages.ModelStage, batch_size=plan.batch_size, batch_format="numpy",
+                        compute=ray.data.ActorPoolStrategy(size=plan.actors),
+                        fn_constructor_kwargs={"detector": name, "options": plan.options,
                                                "version": detector.version},
-                        num_gpus=1 if use_gpu else 0, num_cpus=options.model_cpus)
+                        num_gpus=1 if plan.use_gpu else 0, num_cpus=options.model_cpus)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
         return ds.map(stages.post_row, num_cpus=options.post_cpus, max_retries=TASK_RETRIES,
