@@ -8,7 +8,7 @@ import numpy as np
 from djstruct.library import LibrarySource
 from djstruct.scan import ScanConfig
 from djstruct.scan_ray.driver import RayOptions, model_plan
-from djstruct.scan_ray.stages import ModelStage, unpack
+from djstruct.scan_ray.stages import ModelStage, post_row, unpack
 
 
 def _config(**options: object) -> ScanConfig:
@@ -26,6 +26,9 @@ def test_model_plan_gpu_cpu_and_explicit_device() -> None:
         False, 1, 1, {"device": "cpu", "batch_size": 1, "threads": 2})
     forced = model_plan(_config(device="cpu"), RayOptions(), n_gpus=4)  # --device cpu on a GPU cluster
     assert (forced.use_gpu, forced.batch_size, forced.options["device"]) == (False, 1, "cpu")
+    # post-processing in the actor on CPUs only (a GPU actor hands it to CPU tasks)
+    assert (cpu.fuse_post, gpu.fuse_post) == (True, False)
+    assert not model_plan(_config(), RayOptions(fuse_post=False), 0).fuse_post
 
 
 def test_model_stage_on_cpu_matches_one_track_at_a_time() -> None:
@@ -42,12 +45,22 @@ def test_model_stage_on_cpu_matches_one_track_at_a_time() -> None:
         a[:] = values
         return a
 
-    batch = {"path": objects(["a", "b", "c"]), "wave": objects([w.tobytes() for w in waves]),
-             "error": objects(["", "", ""]), "act": objects([b"", b"", b""])}
-    out = stage(batch)
+    def batch() -> dict[str, np.ndarray]:
+        return {"path": objects(["a", "b", "c"]), "wave": objects([w.tobytes() for w in waves]),
+                "error": objects(["", "", ""]), "act": objects([b"", b"", b""]), "analysis": objects(["", "", ""]),
+                "duration_s": np.array([len(w) / 22050 for w in waves])}
+
+    out = stage(batch())
     for wave, packed in zip(waves, out["act"], strict=True):
         want = det.activations([wave])[0]
         got = unpack(packed)
         assert set(got) == set(want)
         for k in want:
             assert np.array_equal(got[k], want[k]), k  # bit for bit: no padding against a longer track
+
+    # post-processing in the actor gives what the separate post-processing task gives
+    fused = ModelStage("ml", plan.options, det.version, post=True)(batch())
+    assert "act" not in fused and "wave" not in fused
+    for i in range(3):
+        row = post_row({k: v[i] for k, v in out.items()}, name=det.name, post=det.post, style=det.style)
+        assert row["error"] == "" and row["analysis"] and fused["analysis"][i] == row["analysis"]

@@ -62,6 +62,7 @@ class RayOptions:
     post_cpus: float = 0.5
     part_rows: int = 512
     flush_s: float = 10.0
+    fuse_post: bool = True
 
 
 def run_scan_ray(config: ScanConfig, options: RayOptions | None = None,
@@ -161,6 +162,7 @@ class ModelPlan:
     batch_size: int
     actors: int
     use_gpu: bool
+    fuse_post: bool = False
 
 
 def model_plan(config: ScanConfig, options: RayOptions, n_gpus: int) -> ModelPlan:
@@ -181,7 +183,7 @@ def model_plan(config: ScanConfig, options: RayOptions, n_gpus: int) -> ModelPla
         model_options["batch_size"] = batch = 1
         model_options.setdefault("threads", max(1, math.ceil(options.model_cpus)))
     actors = options.model_actors or (n_gpus if use_gpu else 1)
-    return ModelPlan(model_options, batch, max(1, actors), use_gpu)
+    return ModelPlan(model_options, batch, max(1, actors), use_gpu, fuse_post=not use_gpu and options.fuse_post)
 
 
 def _pipeline(todo: list[Path], config: ScanConfig, detector: Any, options: RayOptions) -> Any:
@@ -210,8 +212,10 @@ def _pipeline(todo: list[Path], config: ScanConfig, detector: Any, options: RayO
     ds = ds.map_batches(stages.ModelStage, batch_size=plan.batch_size, batch_format="numpy",
                         compute=ray.data.ActorPoolStrategy(size=plan.actors),
                         fn_constructor_kwargs={"detector": name, "options": plan.options,
-                                               "version": detector.version},
+                                               "version": detector.version, "post": plan.fuse_post},
                         num_gpus=1 if plan.use_gpu else 0, num_cpus=options.model_cpus)
+    if plan.fuse_post:
+        return ds
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
         return ds.map(stages.post_row, num_cpus=options.post_cpus, max_retries=TASK_RETRIES,

@@ -113,13 +113,16 @@ class ModelStage:
     """The model, as a Ray actor: builds the detector (loads the weights) once, then turns each
     batch of decoded rows into activations with :meth:`MlDetector.batch_activations` (batches of
     similar lengths, bf16 autocast on CUDA, halved on out-of-memory). When a batch fails, its
-    tracks are run one at a time so that one bad track does not sink the rest."""
+    tracks are run one at a time so that one bad track does not sink the rest. ``post=True``: the
+    actor post-processes its rows too (:func:`post_row`; for actors on CPUs, where a separate
+    post-processing task would wait for a CPU that decoding holds)."""
 
-    def __init__(self, detector: str, options: dict[str, Any], version: str) -> None:
+    def __init__(self, detector: str, options: dict[str, Any], version: str, post: bool = False) -> None:
         det = _detector(detector, options, version)
         if not isinstance(det, ml.MlDetector):
             raise ModelError(None, f"the {detector} detector does not run in a model actor")
         self.det = det
+        self.post = post
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         n = len(batch["path"])
@@ -143,6 +146,12 @@ class ModelStage:
         out["wave"] = _objects([b""] * n)
         out["act"] = _objects(acts)
         out["error"] = _objects(errors)
+        if self.post:
+            rows = [post_row({k: v[i] for k, v in out.items()}, name=self.det.name, post=self.det.post,
+                             style=self.det.style) for i in range(n)]
+            out = {k: _objects([r[k] for r in rows]) for k in rows[0]} if rows else out
+            out.pop("act", None)
+            out.pop("wave", None)
         return out
 
 
