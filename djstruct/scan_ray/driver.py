@@ -29,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from djstruct.config import store_path as default_store_path
+from djstruct.constants import ANALYSIS_RATE_HZ
 from djstruct.cues.grid import check_grid
-from djstruct.detect.base import get_detector
+from djstruct.detect import ml
+from djstruct.detect.base import default_detector_name, get_detector
 from djstruct.detect.ml import MlDetector
 from djstruct.errors import ConfigError, DetectorError, DjstructError
 from djstruct.lock import RunLock
@@ -72,7 +74,7 @@ def run_scan_ray(config: ScanConfig, options: RayOptions | None = None,
     options = options or RayOptions()
     emit = on_event or (lambda e: None)
     store_path = config.store_path or default_store_path()
-    detector = get_detector(config.detector, **config.detector_options)
+    detector = _planning_detector(config)
     folder = Path(options.output) if options.output is not None else output.default_folder(store_path)
     failed: list[tuple[str, str]] = []
     lib_errors: list[str] = []
@@ -122,6 +124,33 @@ def run_scan_ray(config: ScanConfig, options: RayOptions | None = None,
     return ScanResult(tracks_seen=n_entries, analysed=n_ok, up_to_date=up_to_date, failed=tuple(failed),
                       library_errors=tuple(lib_errors), seconds=time.perf_counter() - t_start,
                       warnings=tuple(warns))
+
+
+@dataclass(frozen=True)
+class _MlPlanning:
+    """What the driver needs of the ml detector to plan and to describe its rows: no torch, no
+    weights (the actors load them). ``full()`` builds the detector (on the CPU) where the driver
+    needs its post-processing settings: for post-processing tasks apart from the actors."""
+
+    options: dict[str, Any]
+    version: str
+    name: str = "ml"
+    sample_rate_hz: int = ANALYSIS_RATE_HZ
+    batched: bool = True
+
+    def full(self) -> MlDetector:
+        det = get_detector("ml", **{**self.options, "device": "cpu"})
+        if not isinstance(det, MlDetector) or det.version != self.version:
+            raise DetectorError(None, "the model changed while the scan was planned")
+        return det
+
+
+def _planning_detector(config: ScanConfig) -> Any:
+    """The detector as the driver needs it: the ml detector described without torch; any other built."""
+    if (config.detector or default_detector_name()) == "ml":
+        options = dict(config.detector_options)
+        return _MlPlanning(options, ml.model_version(str(options.get("model", "default"))))
+    return get_detector(config.detector, **config.detector_options)
 
 
 def _json(text: str) -> dict[str, Any]:
@@ -206,7 +235,7 @@ def _pipeline(todo: list[Path], config: ScanConfig, detector: Any, options: RayO
                                "max_duration_s": config.max_duration_s, "batched": batched})
     if not batched:
         return ds
-    if not isinstance(detector, MlDetector):
+    if not isinstance(detector, _MlPlanning):
         raise DetectorError(None, f"the {name} detector batches, but the Ray engine runs only the ml model in actors")
     plan = model_plan(config, options, int(ray.cluster_resources().get("GPU", 0)))
     ds = ds.map_batches(stages.ModelStage, batch_size=plan.batch_size, batch_format="numpy",
@@ -216,10 +245,11 @@ def _pipeline(todo: list[Path], config: ScanConfig, detector: Any, options: RayO
                         num_gpus=1 if plan.use_gpu else 0, num_cpus=options.model_cpus)
     if plan.fuse_post:
         return ds
+    full = detector.full()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
         return ds.map(stages.post_row, num_cpus=options.post_cpus, max_retries=TASK_RETRIES,
-                      fn_kwargs={"name": detector.name, "post": detector.post, "style": detector.style})
+                      fn_kwargs={"name": full.name, "post": full.post, "style": full.style})
 
 
 def _stream(ds: Any, todo: list[Path], options: RayOptions, finish: Callable[[list[output.OutRow]], None]) -> None:
