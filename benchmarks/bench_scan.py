@@ -21,12 +21,16 @@ On a GPU machine, ``engines --device cuda`` runs the model on the GPU in both en
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +42,7 @@ from djstruct.library import LibrarySource
 from djstruct.scan import ScanConfig, run_scan
 folder, store, workers, force = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
 detector = sys.argv[6] or None
-engine, device, kill_at = sys.argv[7], sys.argv[8], int(sys.argv[9])
+engine, device, kill_at, address = sys.argv[7], sys.argv[8], int(sys.argv[9]), sys.argv[10] or None
 options = {} if device == "auto" else {"device": device}
 peak = {"worker": 0}
 t_planned = [0.0]
@@ -88,8 +92,8 @@ t0 = time.perf_counter()
 cfg = ScanConfig((LibrarySource("folder", folder),), store, detector, options, workers=workers, force=force)
 if engine == "ray":
     from djstruct.scan_ray import RayOptions, run_scan_ray
-    r = run_scan_ray(cfg, RayOptions(output=store.with_name(store.name + ".parquet"), part_rows=1 if kill_at else 512),
-                     on_event)
+    r = run_scan_ray(cfg, RayOptions(address=address, output=store.with_name(store.name + ".parquet"),
+                                     part_rows=1 if kill_at else 512), on_event)
 else:
     r = run_scan(cfg, on_event)
 t_end = time.perf_counter()
@@ -110,10 +114,12 @@ DEVICE = "auto"  # set from --device
 
 
 def scan_child(folder: Path, store: Path, workers: int, force: bool, memory: bool = False, engine: str = "local",
-               kill_at: int = 0) -> dict:
+               kill_at: int = 0, address: str = "") -> dict:
     args = [str(folder), str(store), str(workers), "1" if force else "0", "1" if memory else "0", DETECTOR, engine,
-            DEVICE, str(kill_at)]
-    out = subprocess.run([sys.executable, "-c", CHILD, *args], check=not kill_at, capture_output=True, text=True)
+            DEVICE, str(kill_at), address]
+    out = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True)
+    if out.returncode and not kill_at:
+        raise RuntimeError(f"the scan failed (exit {out.returncode}): {out.stderr[-3000:]}")
     if kill_at:
         if out.returncode != -9:
             raise RuntimeError(f"the driver was not killed (exit {out.returncode}): {out.stderr[-2000:]}")
@@ -218,26 +224,59 @@ def bench_memory_ray(tmp: Path, sizes: tuple[int, ...], new: int = 500) -> None:
         shutil.rmtree(folder)
 
 
+@contextlib.contextmanager
+def ray_head(cpus: int = 2) -> Iterator[str]:
+    """A standing local Ray head (``ray start --head --block``) for the block; yields its address.
+    Stopped by ending that command (never ``ray stop``, which ends every Ray on the machine)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ray = Path(sys.executable).with_name("ray")
+    # Ray >= 2.5x: drivers and the head must agree on token authentication (~/.ray/auth_token)
+    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    proc = subprocess.Popen([str(ray), "start", "--head", "--block", f"--port={port}", f"--num-cpus={cpus}",
+                             "--include-dashboard=false", "--disable-usage-stats"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        address = f"127.0.0.1:{port}"
+        import ray as ray_mod
+
+        time.sleep(5)
+        ray_mod.init(address=address, logging_level="ERROR", log_to_driver=False)  # fails if the head is not up
+        ray_mod.shutdown()
+        yield address
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        with contextlib.suppress(OSError):  # what `ray start` leaves: a later ray.init() would look for it
+            Path("/tmp/ray/ray_current_cluster").unlink()
+
+
 def bench_engines(tmp: Path, n: int = 24, seconds: float = 300.0, rounds: int = 2) -> None:
+    """local, ray (a Ray runtime started and stopped by each scan), ray --address (a standing head)."""
     import statistics
 
     folder = tmp / "engines"
     make_clips(folder, n, seconds, seed=3)
     scan_child(folder, tmp / "warm.sqlite", 2, False)  # warm the page cache
-    times: dict[str, list[float]] = {"local": [], "ray": []}
-    for i in range(rounds):
-        for engine in ("local", "ray"):
-            before = load()
-            r = scan_child(folder, tmp / f"{engine}{i}.sqlite", 2, False, engine=engine)
-            times[engine].append(r["seconds"])
-            print(f"engines: {engine} run {i + 1}: load {before} before, {r['seconds']:.1f} s end to end "
-                  f"({r['after_planning_s']:.1f} s after planning), {n / r['seconds']:.2f} tracks/s, "
-                  f"CPU {r['cpu_s']:.1f} s (all processes), {r['analysed']} analysed, {r['failed']} failed, "
-                  f"driver peak {r['parent_mib']:.0f} MiB", flush=True)
+    modes = ("local", "ray", "ray --address")
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    with ray_head() as address:
+        for i in range(rounds):
+            for mode in modes:
+                before = load()
+                r = scan_child(folder, tmp / f"{mode.replace(' ', '')}{i}.sqlite", 2, False, engine=mode.split()[0],
+                               address=address if "address" in mode else "")
+                times[mode].append(r["seconds"])
+                print(f"engines: {mode} run {i + 1}: load {before} before, {r['seconds']:.1f} s end to end "
+                      f"({r['after_planning_s']:.1f} s after planning), {n / r['seconds']:.2f} tracks/s, "
+                      f"CPU {r['cpu_s']:.1f} s (its processes), {r['analysed']} analysed, {r['failed']} failed, "
+                      f"driver peak {r['parent_mib']:.0f} MiB", flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"engines: {n} x {seconds:.0f} s WAV tracks, medians: local {med['local']:.1f} s "
-          f"({n / med['local']:.2f} tracks/s), ray {med['ray']:.1f} s ({n / med['ray']:.2f} tracks/s): "
-          f"ray/local throughput {med['local'] / med['ray']:.2f}x")
+    print(f"engines: {n} x {seconds:.0f} s WAV tracks, medians: " + ", ".join(
+        f"{m} {med[m]:.1f} s ({n / med[m]:.2f} tracks/s, {med['local'] / med[m]:.2f}x local)" for m in modes))
 
 
 def bench_kill(tmp: Path, n: int = 8, kill_at: int = 3) -> None:

@@ -172,8 +172,9 @@ def _runtime(address: str | None, workers: int) -> Iterator[None]:
         if address:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
         else:
-            ray.init(num_cpus=max(1, workers), include_dashboard=False, logging_level=logging.WARNING,
-                     log_to_driver=False)
+            # "local": a runtime of its own, never a cluster that `ray start` left on this machine
+            ray.init(address="local", num_cpus=max(1, workers), include_dashboard=False,
+                     logging_level=logging.WARNING, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as e:
         raise ConfigError(None, f"cannot start or reach Ray{f' at {address}' if address else ''}: {e}") from e
     try:
