@@ -177,3 +177,31 @@ def test_fill_store_takes_only_rows_whose_file_is_unchanged(short_corpus: Path, 
         assert st.get_analysis(tracks[0][0]) == Analysis.from_dict(tracks[0][2].to_dict())
         assert st.get_row(tracks[1][0]) is None
         assert fill_store(out, st, "dsp", "v1") == 0  # already there
+
+
+def test_a_crashing_decoder_fails_its_track_only(ray_runtime: Any, short_corpus: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file whose worker dies (a decoder segfault) is a failed row; the tracks that shared its
+    block (more tracks than MAX_BLOCKS) are run again one a block and analysed."""
+    from djstruct.scan_ray import driver, stages
+
+    real = stages.decode_row
+
+    def crashing(row: dict[str, Any], **kw: Any) -> dict[str, Any]:  # pickled by value into the workers
+        if Path(str(row["path"])).stem == "crash":
+            os._exit(1)
+        return real(row, **kw)
+
+    monkeypatch.setattr(stages, "decode_row", crashing)
+    monkeypatch.setattr(driver, "MAX_BLOCKS", 3)  # 6 tracks: blocks of 2
+    monkeypatch.setattr(driver, "TASK_RETRIES", 0)
+    lib = tmp_path / "Music"
+    lib.mkdir()
+    audio = next(p for p in sorted(short_corpus.iterdir()) if p.suffix == ".flac")
+    for name in ("a", "b", "crash", "d", "e", "f"):
+        shutil.copy(audio, lib / f"{name}.flac")
+    r = run_scan_ray(config(lib, tmp_path / "s.sqlite", "dsp"), RayOptions(output=tmp_path / "out.parquet"))
+    assert (r.analysed, [p for p, _ in r.failed]) == (5, [str(lib / "crash.flac")])
+    assert "worker analysing this file died" in r.failed[0][1]
+    rows = list(read_rows(tmp_path / "out.parquet"))
+    assert sorted(x["path"] for x in rows) == sorted(str(p) for p in lib.iterdir())  # each track once

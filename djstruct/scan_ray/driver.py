@@ -43,7 +43,10 @@ from djstruct.types import Analysis, LibraryGrid
 
 log = logging.getLogger(__name__)
 
-MAX_BLOCKS = 20_000  # input blocks of the pipeline: enough for big clusters, few enough for the driver
+# input blocks of the pipeline: one track each up to this many tracks, then several. Ray Data keeps
+# ~7 KiB in the driver per input block (measured), so this bounds the driver's memory, and still
+# gives a thousand decode tasks at once to a big cluster.
+MAX_BLOCKS = 1_000
 TASK_RETRIES = 2  # a decode / post-processing task whose worker died is run again this often, then dropped
 
 
@@ -96,10 +99,12 @@ def run_scan_ray(config: ScanConfig, options: RayOptions | None = None,
         n_ok = 0
         if todo:
             writer = output.PartWriter(folder, detector.name, detector.version)
-            done = 0
+            done, total = 0, len(todo)
 
             def finish(rows: list[output.OutRow]) -> None:
                 nonlocal done, n_ok
+                if not rows:
+                    return
                 writer.write(rows)
                 for r in rows:
                     done += 1
@@ -110,17 +115,27 @@ def run_scan_ray(config: ScanConfig, options: RayOptions | None = None,
                         check = check_grid(analysis, grids.get(r.path))
                         if check is not None and not check.agrees:
                             warns.append((r.path, check.message()))
-                            emit(ScanEvent("warning", r.path, done, len(todo), check.message()))
-                        emit(ScanEvent("done", r.path, done, len(todo)))
+                            emit(ScanEvent("warning", r.path, done, total, check.message()))
+                        emit(ScanEvent("done", r.path, done, total))
                     else:
                         error = r.error or (f"{r.path}: cannot read the file's size and date" if r.analysis
                                             else "unknown error")
                         store.put_error(Path(r.path), error, r.fp)
                         failed.append((r.path, error))
-                        emit(ScanEvent("failed", r.path, done, len(todo), error))
+                        emit(ScanEvent("failed", r.path, done, total, error))
 
-            with _runtime(options.address, config.workers):
-                _stream(_pipeline(todo, config, detector, options), todo, options, finish)
+            with _runtime(options.address, config.workers), _data_context():
+                paths = [str(p) for p in todo]
+                del todo
+                lost = _stream(_pipeline(paths, config, detector, options), len(paths), options, finish)
+                if lost and len(paths) > MAX_BLOCKS:
+                    # their block held other tracks too: those run again, one track a block, so that
+                    # only the file whose worker dies every time fails
+                    again = [paths[k] for k in lost]
+                    lost = [lost[j] for j in _stream(_pipeline(again, config, detector, options), len(again),
+                                                     options, finish)]
+                finish([output.OutRow(paths[k], None, None, f"{paths[k]}: the Ray worker analysing this file "
+                                      f"died ({TASK_RETRIES + 1} tries); a crash in its decoder?") for k in lost])
     return ScanResult(tracks_seen=n_entries, analysed=n_ok, up_to_date=up_to_date, failed=tuple(failed),
                       library_errors=tuple(lib_errors), seconds=time.perf_counter() - t_start,
                       warnings=tuple(warns))
@@ -216,14 +231,32 @@ def model_plan(config: ScanConfig, options: RayOptions, n_gpus: int) -> ModelPla
     return ModelPlan(model_options, batch, max(1, actors), use_gpu, fuse_post=not use_gpu and options.fuse_post)
 
 
-def _pipeline(todo: list[Path], config: ScanConfig, detector: Any, options: RayOptions) -> Any:
-    """The lazy Ray Dataset of result rows (see :mod:`djstruct.scan_ray.stages`) for ``todo``."""
+@contextlib.contextmanager
+def _data_context() -> Iterator[None]:
+    """Ray Data's settings for the scan's datasets, which take a copy when they are created (so set
+    before them): no progress bars (the CLI draws its own) and a block whose task died on every try
+    dropped instead of ending the run (its tracks are the ones :func:`_stream` returns)."""
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    saved = ctx.enable_progress_bars, ctx.max_errored_blocks
+    ctx.enable_progress_bars = False
+    ctx.max_errored_blocks = -1
+    try:
+        yield
+    finally:
+        ctx.enable_progress_bars, ctx.max_errored_blocks = saved
+
+
+def _pipeline(todo: list[str], config: ScanConfig, detector: Any, options: RayOptions) -> Any:
+    """The lazy Ray Dataset of result rows (see :mod:`djstruct.scan_ray.stages`) for ``todo``; row
+    ``i`` is the track ``todo[i]``."""
     import ray
     import ray.data
 
     batched = bool(getattr(detector, "batched", False))
     name = config.detector or detector.name
-    ds = ray.data.from_items([{"path": str(p)} for p in todo],
+    ds = ray.data.from_items([{"i": i, "path": p} for i, p in enumerate(todo)],
                              override_num_blocks=min(len(todo), MAX_BLOCKS))
     # max_retries: Ray retries a task whose worker died, by default forever; a file that crashes its
     # decoder must become a failed row instead. (It also keeps Ray from fusing decoding into the actors.)
@@ -253,41 +286,33 @@ def _pipeline(todo: list[Path], config: ScanConfig, detector: Any, options: RayO
                       fn_kwargs={"name": full.name, "post": full.post, "style": full.style})
 
 
-def _stream(ds: Any, todo: list[Path], options: RayOptions, finish: Callable[[list[output.OutRow]], None]) -> None:
+def _stream(ds: Any, n: int, options: RayOptions, finish: Callable[[list[output.OutRow]], None]) -> list[int]:
     """Hand the pipeline's rows to ``finish`` as they come, ``part_rows`` at a time or every ``flush_s``
-    seconds. A track whose task died on every try (a decoder crash) ends as a failed row."""
-    import ray.data
-
-    ctx = ray.data.DataContext.get_current()
-    saved = ctx.enable_progress_bars, ctx.max_errored_blocks
-    ctx.enable_progress_bars = False  # the CLI draws its own
-    ctx.max_errored_blocks = -1  # a block whose task died on every try is dropped; its tracks fail below
+    seconds, each track once (a retried task may yield rows again). Returns the indices (of the ``n``
+    tracks) that no row came back for: their task died on every try (a decoder crash)."""
     pending: list[output.OutRow] = []
-    seen: set[str] = set()
+    seen = bytearray(n)  # one byte a track, not its path
     last = time.monotonic()
     try:
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=0):
-            for i in range(len(batch["path"])):
-                row = {k: batch[k][i] for k in ("path", "size", "mtime_ns", "audio_hash", "analysis", "error")}
+            for j in range(len(batch["path"])):
+                k = int(batch["i"][j])
+                if seen[k]:
+                    continue
+                seen[k] = 1
+                row = {c: batch[c][j] for c in ("path", "size", "mtime_ns", "audio_hash", "analysis", "error")}
                 pending.append(output.OutRow(str(row["path"]), stages.row_fingerprint(row),
                                              str(row["analysis"]) or None, str(row["error"]) or None))
-                seen.add(pending[-1].path)
             if len(pending) >= options.part_rows or time.monotonic() - last >= options.flush_s:
                 finish(pending)
                 pending, last = [], time.monotonic()
     except DjstructError:
         raise
     except Exception as e:  # Ray's own failures (a lost cluster, an actor that cannot start)
-        if pending:
-            finish(pending)
+        finish(pending)
         cause = getattr(e, "cause", None) or e
         if isinstance(cause, DjstructError):
             raise cause from e
         raise DetectorError(None, f"the Ray pipeline failed: {type(cause).__name__}: {cause}") from e
-    finally:
-        ctx.enable_progress_bars, ctx.max_errored_blocks = saved
-    pending += [output.OutRow(str(p), None, None, f"{p}: the Ray worker analysing this file died ({TASK_RETRIES + 1} "
-                                                  "tries); a crash in its decoder?")
-                for p in todo if str(p) not in seen]
-    if pending:
-        finish(pending)
+    finish(pending)
+    return [k for k in range(n) if not seen[k]]

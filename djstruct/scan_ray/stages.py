@@ -1,7 +1,8 @@
 """The per-track work of a Ray scan, one callable per pipeline stage; they run in Ray workers
 and import no Ray themselves. A row travels through them as a dict of plain values:
 
-- ``path`` (str); ``size``, ``mtime_ns`` (int, -1 unknown) and ``audio_hash`` (str, "" unknown):
+- ``i`` (int: the track's place in the driver's list), ``path`` (str); ``size``, ``mtime_ns`` (int,
+  -1 unknown) and ``audio_hash`` (str, "" unknown):
   the fingerprint, taken before decoding exactly as the local pool's worker takes it;
 - ``duration_s`` (float); ``wave`` (bytes: mono float32 samples at the analysis rate, between
   decoding and the model); ``act`` (bytes: the model's activations, ``.npz``, between the model
@@ -72,8 +73,8 @@ def decode_row(row: dict[str, Any], *, detector: str, options: dict[str, Any], v
                max_duration_s: float | None, batched: bool) -> dict[str, Any]:
     """Fingerprint and decode one track; a detector that does not batch analyses it here too."""
     path = str(row["path"])
-    out: dict[str, Any] = {"path": path, "size": -1, "mtime_ns": -1, "audio_hash": "", "duration_s": 0.0,
-                           "wave": b"", "act": b"", "analysis": "", "error": ""}
+    out: dict[str, Any] = {"i": int(row["i"]), "path": path, "size": -1, "mtime_ns": -1, "audio_hash": "",
+                           "duration_s": 0.0, "wave": b"", "act": b"", "analysis": "", "error": ""}
     p = Path(path)
     try:
         fp = fingerprint(p)
