@@ -205,3 +205,19 @@ def test_a_crashing_decoder_fails_its_track_only(ray_runtime: Any, short_corpus:
     assert "worker analysing this file died" in r.failed[0][1]
     rows = list(read_rows(tmp_path / "out.parquet"))
     assert sorted(x["path"] for x in rows) == sorted(str(p) for p in lib.iterdir())  # each track once
+
+
+def test_cli_scan_engine_ray(ray_runtime: Any, library: Path, tmp_path: Path) -> None:
+    """`djstruct scan --engine ray --parquet DIR`: the table, exit code 1 for the bad file, the rows."""
+    from click.testing import CliRunner
+
+    from djstruct.cli.main import cli
+
+    out = tmp_path / "rows"
+    r = CliRunner().invoke(cli, ["scan", str(library), "--engine", "ray", "--detector", "dsp", "--store",
+                                 str(tmp_path / "s.sqlite"), "--parquet", str(out)])
+    assert r.exit_code == 1, r.output
+    assert "broken.mp3" in r.output
+    assert len(list(read_rows(out))) == 4
+    r = CliRunner().invoke(cli, ["scan", str(library), "--parquet", str(out)])
+    assert r.exit_code == 2 and "--engine ray" in r.output
