@@ -9,6 +9,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from djstruct.detect.ml import MlDetector
 from djstruct.errors import ModelError
 from djstruct.types import SECTION_LABELS, Analysis, Audio
 
@@ -303,3 +304,18 @@ def test_shipped_default_weights() -> None:
     ck = registry.load_model("default")
     assert ck.config.backbone == "mel" and ck.sha256 == sha
     assert 0.0 < ck.extra["postprocess"]["boundary_threshold"] < 1.0
+
+
+def test_model_version_without_loading_the_weights(tmp_path) -> None:
+    """What a Ray driver plans with (no torch) is the version the detector reports."""
+    import shutil
+
+    from djstruct.detect.ml import model_version
+    from djstruct.model.registry import SHIPPED, WEIGHTS_DIR
+
+    mine = tmp_path / "mine.pt"
+    shutil.copy(WEIGHTS_DIR / SHIPPED["default"][0], mine)
+    for name in ("default", "tiny-random", str(mine)):
+        assert model_version(name) == MlDetector(name, device="cpu").version, name
+    with pytest.raises(ModelError):
+        model_version(str(tmp_path / "missing.pt"))

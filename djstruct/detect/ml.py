@@ -19,10 +19,12 @@ import numpy as np
 
 from djstruct.constants import ANALYSIS_RATE_HZ
 from djstruct.errors import DetectorError, ModelError
-from djstruct.model.registry import load_model
+from djstruct.model.registry import TINY_SHA256, load_model
+from djstruct.model.registry import find as find_model
 from djstruct.postprocess import pipeline
 from djstruct.postprocess.activations import POST_REVISION, PostConfig, postprocess
 from djstruct.postprocess.cue_style import CueStyle
+from djstruct.safe_write import file_sha256
 from djstruct.signal import to_analysis_rate
 from djstruct.types import Analysis, Audio
 
@@ -37,6 +39,24 @@ def _pick_device(device: str) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def model_version(model: str = "default") -> str:
+    """The ``version`` that ``MlDetector(model)`` reports, without torch or loading the weights (a
+    driver that only plans, as the Ray engine's): the weights' sha256 (recorded for the shipped
+    models, else hashed from the file) and the post-processing revision."""
+    e = find_model(model)
+    if e.path is None:  # tiny-random, built on the fly
+        return _version(TINY_SHA256)
+    if e.sha256 is not None:
+        return _version(e.sha256)
+    if not e.path.is_file():
+        raise ModelError(e.path, "model file not found")
+    return _version(file_sha256(e.path))
+
+
+def _version(sha256: str) -> str:
+    return f"{sha256[:12]}.p{POST_REVISION}"  # weights + post-processing revision
 
 
 def too_short(audio: Audio, name: str) -> Analysis | None:
@@ -78,7 +98,7 @@ class MlDetector:
             raise ModelError(e.path, f"{e.reason} (`--detector dsp` analyses without a model)") from e
         self.model_name = model
         self.model = ck.model.to(self.device).eval()
-        self.version = f"{ck.sha256[:12]}.p{POST_REVISION}"  # weights + post-processing revision
+        self.version = _version(ck.sha256)
         self.batch_size = max(1, int(batch_size))
         pp = dict(ck.extra.get("postprocess") or {})
         if boundary_threshold is not None:

@@ -26,6 +26,7 @@ SHIPPED: dict[str, tuple[str, str]] = {
     "mel-v3": ("djstruct-mel-v3.pt", "8e8e26ce17017514668e7bbc79c2ee36c4d3b31fd616bffce11a71c0cbfdc95d"),
 }
 TINY_SEED = 1234
+TINY_SHA256 = "tinyrandom00"  # what stands for the sha256 of the tiny-random model
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def tiny_random(backbone: str = "mel") -> Any:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(TINY_SEED)
         model = StructureModel(cfg).eval()
-    return Checkpoint(model, cfg, {}, {"postprocess": {"boundary_threshold": 0.3}}, "tinyrandom00", None)
+    return Checkpoint(model, cfg, {}, {"postprocess": {"boundary_threshold": 0.3}}, TINY_SHA256, None)
 
 
 def load_model(name: str = "default") -> Any:

@@ -29,18 +29,24 @@ from pathlib import Path
 from typing import Any
 
 from djstruct.config import store_path as default_store_path
-from djstruct.detect.base import get_detector
+from djstruct.constants import ANALYSIS_RATE_HZ
+from djstruct.cues.grid import check_grid
+from djstruct.detect import ml
+from djstruct.detect.base import default_detector_name, get_detector
 from djstruct.detect.ml import MlDetector
 from djstruct.errors import ConfigError, DetectorError, DjstructError
 from djstruct.lock import RunLock
 from djstruct.scan import ScanConfig, ScanEvent, ScanResult, plan_tracks
 from djstruct.scan_ray import output, stages
 from djstruct.store import Store
-from djstruct.types import Analysis
+from djstruct.types import Analysis, LibraryGrid
 
 log = logging.getLogger(__name__)
 
-MAX_BLOCKS = 20_000  # input blocks of the pipeline: enough for big clusters, few enough for the driver
+# input blocks of the pipeline: one track each up to this many tracks, then several. Ray Data keeps
+# ~7 KiB in the driver per input block (measured), so this bounds the driver's memory, and still
+# gives a thousand decode tasks at once to a big cluster.
+MAX_BLOCKS = 1_000
 TASK_RETRIES = 2  # a decode / post-processing task whose worker died is run again this often, then dropped
 
 
@@ -61,6 +67,7 @@ class RayOptions:
     post_cpus: float = 0.5
     part_rows: int = 512
     flush_s: float = 10.0
+    fuse_post: bool = True
 
 
 def run_scan_ray(config: ScanConfig, options: RayOptions | None = None,
@@ -70,10 +77,12 @@ def run_scan_ray(config: ScanConfig, options: RayOptions | None = None,
     options = options or RayOptions()
     emit = on_event or (lambda e: None)
     store_path = config.store_path or default_store_path()
-    detector = get_detector(config.detector, **config.detector_options)
+    detector = _planning_detector(config)
     folder = Path(options.output) if options.output is not None else output.default_folder(store_path)
     failed: list[tuple[str, str]] = []
     lib_errors: list[str] = []
+    warns: list[tuple[str, str]] = []
+    grids: dict[str, LibraryGrid] = {}
 
     def record(e: ScanEvent) -> None:
         if e.kind == "library-error":
@@ -86,33 +95,77 @@ def run_scan_ray(config: ScanConfig, options: RayOptions | None = None,
             output.remove_partial(folder)
             if n := output.fill_store(folder, store, detector.name, detector.version):
                 log.info("%s: %d analyses taken from the Parquet output into the store", folder, n)
-        todo, n_entries, up_to_date = plan_tracks(config, store, detector, record, failed)
+        todo, n_entries, up_to_date = plan_tracks(config, store, detector, record, failed, grids)
         n_ok = 0
         if todo:
             writer = output.PartWriter(folder, detector.name, detector.version)
-            done = 0
+            done, total = 0, len(todo)
 
             def finish(rows: list[output.OutRow]) -> None:
                 nonlocal done, n_ok
+                if not rows:
+                    return
                 writer.write(rows)
                 for r in rows:
                     done += 1
                     if r.analysis is not None and r.fp is not None:
-                        store.put_analysis(Path(r.path), Analysis.from_dict(_json(r.analysis)), detector.name,
-                                           detector.version, r.fp)
+                        analysis = Analysis.from_dict(_json(r.analysis))
+                        store.put_analysis(Path(r.path), analysis, detector.name, detector.version, r.fp)
                         n_ok += 1
-                        emit(ScanEvent("done", r.path, done, len(todo)))
+                        check = check_grid(analysis, grids.get(r.path))
+                        if check is not None and not check.agrees:
+                            warns.append((r.path, check.message()))
+                            emit(ScanEvent("warning", r.path, done, total, check.message()))
+                        emit(ScanEvent("done", r.path, done, total))
                     else:
                         error = r.error or (f"{r.path}: cannot read the file's size and date" if r.analysis
                                             else "unknown error")
                         store.put_error(Path(r.path), error, r.fp)
                         failed.append((r.path, error))
-                        emit(ScanEvent("failed", r.path, done, len(todo), error))
+                        emit(ScanEvent("failed", r.path, done, total, error))
 
-            with _runtime(options.address, config.workers):
-                _stream(_pipeline(todo, config, detector, options), todo, options, finish)
+            with _runtime(options.address, config.workers), _data_context():
+                paths = [str(p) for p in todo]
+                del todo
+                lost = _stream(_pipeline(paths, config, detector, options), len(paths), options, finish)
+                if lost and len(paths) > MAX_BLOCKS:
+                    # their block held other tracks too: those run again, one track a block, so that
+                    # only the file whose worker dies every time fails
+                    again = [paths[k] for k in lost]
+                    lost = [lost[j] for j in _stream(_pipeline(again, config, detector, options), len(again),
+                                                     options, finish)]
+                finish([output.OutRow(paths[k], None, None, f"{paths[k]}: the Ray worker analysing this file "
+                                      f"died ({TASK_RETRIES + 1} tries); a crash in its decoder?") for k in lost])
     return ScanResult(tracks_seen=n_entries, analysed=n_ok, up_to_date=up_to_date, failed=tuple(failed),
-                      library_errors=tuple(lib_errors), seconds=time.perf_counter() - t_start)
+                      library_errors=tuple(lib_errors), seconds=time.perf_counter() - t_start,
+                      warnings=tuple(warns))
+
+
+@dataclass(frozen=True)
+class _MlPlanning:
+    """What the driver needs of the ml detector to plan and to describe its rows: no torch, no
+    weights (the actors load them). ``full()`` builds the detector (on the CPU) where the driver
+    needs its post-processing settings: for post-processing tasks apart from the actors."""
+
+    options: dict[str, Any]
+    version: str
+    name: str = "ml"
+    sample_rate_hz: int = ANALYSIS_RATE_HZ
+    batched: bool = True
+
+    def full(self) -> MlDetector:
+        det = get_detector("ml", **{**self.options, "device": "cpu"})
+        if not isinstance(det, MlDetector) or det.version != self.version:
+            raise DetectorError(None, "the model changed while the scan was planned")
+        return det
+
+
+def _planning_detector(config: ScanConfig) -> Any:
+    """The detector as the driver needs it: the ml detector described without torch; any other built."""
+    if (config.detector or default_detector_name()) == "ml":
+        options = dict(config.detector_options)
+        return _MlPlanning(options, ml.model_version(str(options.get("model", "default"))))
+    return get_detector(config.detector, **config.detector_options)
 
 
 def _json(text: str) -> dict[str, Any]:
@@ -134,8 +187,9 @@ def _runtime(address: str | None, workers: int) -> Iterator[None]:
         if address:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
         else:
-            ray.init(num_cpus=max(1, workers), include_dashboard=False, logging_level=logging.WARNING,
-                     log_to_driver=False)
+            # "local": a runtime of its own, never a cluster that `ray start` left on this machine
+            ray.init(address="local", num_cpus=max(1, workers), include_dashboard=False,
+                     logging_level=logging.WARNING, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as e:
         raise ConfigError(None, f"cannot start or reach Ray{f' at {address}' if address else ''}: {e}") from e
     try:
@@ -144,14 +198,65 @@ def _runtime(address: str | None, workers: int) -> Iterator[None]:
         ray.shutdown()
 
 
-def _pipeline(todo: list[Path], config: ScanConfig, detector: Any, options: RayOptions) -> Any:
-    """The lazy Ray Dataset of result rows (see :mod:`djstruct.scan_ray.stages`) for ``todo``."""
+@dataclass(frozen=True)
+class ModelPlan:
+    """How the model actors run: ``options`` for their :class:`MlDetector`, ``batch_size`` tracks
+    per actor call, ``actors`` of them, each on one GPU when ``use_gpu``."""
+
+    options: dict[str, Any]
+    batch_size: int
+    actors: int
+    use_gpu: bool
+    fuse_post: bool = False
+
+
+def model_plan(config: ScanConfig, options: RayOptions, n_gpus: int) -> ModelPlan:
+    """The model stage for a cluster with ``n_gpus`` GPUs. On GPUs: one actor per GPU, batches of
+    ``batch_size`` (bf16, halved on out-of-memory), as the local pool batches on CUDA. On CPUs: one
+    track per forward pass, as the local pool runs it there (padding a batch moves activations by
+    ~1e-7, which could flip a peak: the JSON would no longer be the local pool's), with
+    ``model_cpus`` torch threads per actor. The device asked for (``--device``) decides, not the
+    driver's own: a head node without a GPU still runs the model on its workers' GPUs."""
+    use_gpu = n_gpus > 0 and str(config.detector_options.get("device", "auto")) != "cpu"
+    model_options = dict(config.detector_options)
+    if use_gpu:
+        model_options["device"] = "cuda"
+        model_options.setdefault("batch_size", config.batch_size)
+        batch = max(1, int(model_options["batch_size"]))
+    else:
+        model_options["device"] = "cpu"
+        model_options["batch_size"] = batch = 1
+        model_options.setdefault("threads", max(1, math.ceil(options.model_cpus)))
+    actors = options.model_actors or (n_gpus if use_gpu else 1)
+    return ModelPlan(model_options, batch, max(1, actors), use_gpu, fuse_post=not use_gpu and options.fuse_post)
+
+
+@contextlib.contextmanager
+def _data_context() -> Iterator[None]:
+    """Ray Data's settings for the scan's datasets, which take a copy when they are created (so set
+    before them): no progress bars (the CLI draws its own) and a block whose task died on every try
+    dropped instead of ending the run (its tracks are the ones :func:`_stream` returns)."""
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    saved = ctx.enable_progress_bars, ctx.max_errored_blocks
+    ctx.enable_progress_bars = False
+    ctx.max_errored_blocks = -1
+    try:
+        yield
+    finally:
+        ctx.enable_progress_bars, ctx.max_errored_blocks = saved
+
+
+def _pipeline(todo: list[str], config: ScanConfig, detector: Any, options: RayOptions) -> Any:
+    """The lazy Ray Dataset of result rows (see :mod:`djstruct.scan_ray.stages`) for ``todo``; row
+    ``i`` is the track ``todo[i]``."""
     import ray
     import ray.data
 
     batched = bool(getattr(detector, "batched", False))
     name = config.detector or detector.name
-    ds = ray.data.from_items([{"path": str(p)} for p in todo],
+    ds = ray.data.from_items([{"i": i, "path": p} for i, p in enumerate(todo)],
                              override_num_blocks=min(len(todo), MAX_BLOCKS))
     # max_retries: Ray retries a task whose worker died, by default forever; a file that crashes its
     # decoder must become a failed row instead. (It also keeps Ray from fusing decoding into the actors.)
@@ -164,64 +269,50 @@ def _pipeline(todo: list[Path], config: ScanConfig, detector: Any, options: RayO
                                "max_duration_s": config.max_duration_s, "batched": batched})
     if not batched:
         return ds
-    if not isinstance(detector, MlDetector):
+    if not isinstance(detector, _MlPlanning):
         raise DetectorError(None, f"the {name} detector batches, but the Ray engine runs only the ml model in actors")
-    n_gpus = int(ray.cluster_resources().get("GPU", 0))
-    use_gpu = n_gpus > 0 and detector.device != "cpu"
-    model_options = dict(config.detector_options)
-    model_options.setdefault("batch_size", config.batch_size)
-    if use_gpu:
-        model_options["device"] = "cuda"
-    else:
-        model_options["device"] = "cpu"
-        model_options.setdefault("threads", max(1, math.ceil(options.model_cpus)))
-    actors = options.model_actors or (n_gpus if use_gpu else 1)
-    ds = ds.map_batches(stages.ModelStage, batch_size=max(1, config.batch_size), batch_format="numpy",
-                        compute=ray.data.ActorPoolStrategy(size=max(1, actors)),
-                        fn_constructor_kwargs={"detector": name, "options": model_options,
-                                               "version": detector.version},
-                        num_gpus=1 if use_gpu else 0, num_cpus=options.model_cpus)
+    plan = model_plan(config, options, int(ray.cluster_resources().get("GPU", 0)))
+    ds = ds.map_batches(stages.ModelStage, batch_size=plan.batch_size, batch_format="numpy",
+                        compute=ray.data.ActorPoolStrategy(size=plan.actors),
+                        fn_constructor_kwargs={"detector": name, "options": plan.options,
+                                               "version": detector.version, "post": plan.fuse_post},
+                        num_gpus=1 if plan.use_gpu else 0, num_cpus=options.model_cpus)
+    if plan.fuse_post:
+        return ds
+    full = detector.full()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
         return ds.map(stages.post_row, num_cpus=options.post_cpus, max_retries=TASK_RETRIES,
-                      fn_kwargs={"name": detector.name, "post": detector.post, "style": detector.style})
+                      fn_kwargs={"name": full.name, "post": full.post, "style": full.style})
 
 
-def _stream(ds: Any, todo: list[Path], options: RayOptions, finish: Callable[[list[output.OutRow]], None]) -> None:
+def _stream(ds: Any, n: int, options: RayOptions, finish: Callable[[list[output.OutRow]], None]) -> list[int]:
     """Hand the pipeline's rows to ``finish`` as they come, ``part_rows`` at a time or every ``flush_s``
-    seconds. A track whose task died on every try (a decoder crash) ends as a failed row."""
-    import ray.data
-
-    ctx = ray.data.DataContext.get_current()
-    saved = ctx.enable_progress_bars, ctx.max_errored_blocks
-    ctx.enable_progress_bars = False  # the CLI draws its own
-    ctx.max_errored_blocks = -1  # a block whose task died on every try is dropped; its tracks fail below
+    seconds, each track once (a retried task may yield rows again). Returns the indices (of the ``n``
+    tracks) that no row came back for: their task died on every try (a decoder crash)."""
     pending: list[output.OutRow] = []
-    seen: set[str] = set()
+    seen = bytearray(n)  # one byte a track, not its path
     last = time.monotonic()
     try:
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=0):
-            for i in range(len(batch["path"])):
-                row = {k: batch[k][i] for k in ("path", "size", "mtime_ns", "audio_hash", "analysis", "error")}
+            for j in range(len(batch["path"])):
+                k = int(batch["i"][j])
+                if seen[k]:
+                    continue
+                seen[k] = 1
+                row = {c: batch[c][j] for c in ("path", "size", "mtime_ns", "audio_hash", "analysis", "error")}
                 pending.append(output.OutRow(str(row["path"]), stages.row_fingerprint(row),
                                              str(row["analysis"]) or None, str(row["error"]) or None))
-                seen.add(pending[-1].path)
             if len(pending) >= options.part_rows or time.monotonic() - last >= options.flush_s:
                 finish(pending)
                 pending, last = [], time.monotonic()
     except DjstructError:
         raise
     except Exception as e:  # Ray's own failures (a lost cluster, an actor that cannot start)
-        if pending:
-            finish(pending)
+        finish(pending)
         cause = getattr(e, "cause", None) or e
         if isinstance(cause, DjstructError):
             raise cause from e
         raise DetectorError(None, f"the Ray pipeline failed: {type(cause).__name__}: {cause}") from e
-    finally:
-        ctx.enable_progress_bars, ctx.max_errored_blocks = saved
-    pending += [output.OutRow(str(p), None, None, f"{p}: the Ray worker analysing this file died ({TASK_RETRIES + 1} "
-                                                  "tries); a crash in its decoder?")
-                for p in todo if str(p) not in seen]
-    if pending:
-        finish(pending)
+    finish(pending)
+    return [k for k in range(n) if not seen[k]]

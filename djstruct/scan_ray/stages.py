@@ -1,7 +1,8 @@
 """The per-track work of a Ray scan, one callable per pipeline stage; they run in Ray workers
 and import no Ray themselves. A row travels through them as a dict of plain values:
 
-- ``path`` (str); ``size``, ``mtime_ns`` (int, -1 unknown) and ``audio_hash`` (str, "" unknown):
+- ``i`` (int: the track's place in the driver's list), ``path`` (str); ``size``, ``mtime_ns`` (int,
+  -1 unknown) and ``audio_hash`` (str, "" unknown):
   the fingerprint, taken before decoding exactly as the local pool's worker takes it;
 - ``duration_s`` (float); ``wave`` (bytes: mono float32 samples at the analysis rate, between
   decoding and the model); ``act`` (bytes: the model's activations, ``.npz``, between the model
@@ -72,8 +73,8 @@ def decode_row(row: dict[str, Any], *, detector: str, options: dict[str, Any], v
                max_duration_s: float | None, batched: bool) -> dict[str, Any]:
     """Fingerprint and decode one track; a detector that does not batch analyses it here too."""
     path = str(row["path"])
-    out: dict[str, Any] = {"path": path, "size": -1, "mtime_ns": -1, "audio_hash": "", "duration_s": 0.0,
-                           "wave": b"", "act": b"", "analysis": "", "error": ""}
+    out: dict[str, Any] = {"i": int(row["i"]), "path": path, "size": -1, "mtime_ns": -1, "audio_hash": "",
+                           "duration_s": 0.0, "wave": b"", "act": b"", "analysis": "", "error": ""}
     p = Path(path)
     try:
         fp = fingerprint(p)
@@ -113,13 +114,16 @@ class ModelStage:
     """The model, as a Ray actor: builds the detector (loads the weights) once, then turns each
     batch of decoded rows into activations with :meth:`MlDetector.batch_activations` (batches of
     similar lengths, bf16 autocast on CUDA, halved on out-of-memory). When a batch fails, its
-    tracks are run one at a time so that one bad track does not sink the rest."""
+    tracks are run one at a time so that one bad track does not sink the rest. ``post=True``: the
+    actor post-processes its rows too (:func:`post_row`; for actors on CPUs, where a separate
+    post-processing task would wait for a CPU that decoding holds)."""
 
-    def __init__(self, detector: str, options: dict[str, Any], version: str) -> None:
+    def __init__(self, detector: str, options: dict[str, Any], version: str, post: bool = False) -> None:
         det = _detector(detector, options, version)
         if not isinstance(det, ml.MlDetector):
             raise ModelError(None, f"the {detector} detector does not run in a model actor")
         self.det = det
+        self.post = post
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         n = len(batch["path"])
@@ -143,6 +147,12 @@ class ModelStage:
         out["wave"] = _objects([b""] * n)
         out["act"] = _objects(acts)
         out["error"] = _objects(errors)
+        if self.post:
+            rows = [post_row({k: v[i] for k, v in out.items()}, name=self.det.name, post=self.det.post,
+                             style=self.det.style) for i in range(n)]
+            out = {k: _objects([r[k] for r in rows]) for k in rows[0]} if rows else out
+            out.pop("act", None)
+            out.pop("wave", None)
         return out
 
 
