@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from djstruct.evaluate import onset_f
-from djstruct.postprocess.cue_style import CueStyle, cue_probs, style_features
+from djstruct.postprocess.cue_style import FEATURE_VERSION, CueStyle, cue_probs, style_features
 from djstruct.postprocess.peaks import pick_peaks
 from djstruct.types import Analysis
 
@@ -59,14 +59,15 @@ THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def fit_style(train: Sequence[StyleExample], val: Sequence[StyleExample] = (), *, l2: float = 1e-1,
-              min_gap_bars: int = 2) -> tuple[CueStyle, float]:
+              min_gap_bars: int = 2, feature_version: int = FEATURE_VERSION) -> tuple[CueStyle, float]:
     """A style fitted on ``train`` (threshold tuned on ``val``, or on ``train`` without one) and its
-    mean F at +-1 beat on the tuning tracks. The returned style is refitted on train + val."""
+    mean F at +-1 beat on the tuning tracks. The returned style is refitted on train + val.
+    ``feature_version`` picks the feature set (an older one only to compare with)."""
 
     def stack(exs: Sequence[StyleExample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         xs, ys, ws = [], [], []
         for ex in exs:
-            down, x = style_features(ex.analysis)
+            down, x = style_features(ex.analysis, feature_version)
             if not len(down):
                 continue
             beat = 60.0 / ex.analysis.bpm if ex.analysis.bpm else 0.5
@@ -82,7 +83,8 @@ def fit_style(train: Sequence[StyleExample], val: Sequence[StyleExample] = (), *
     x, y, w = stack(train)
     coef = fit_logreg(x, y, w, l2=l2)
     tune = val or train
-    probs = [cue_probs(CueStyle(tuple(coef)), ex.analysis) for ex in tune]  # features once per track
+    probs = [cue_probs(CueStyle(tuple(coef), feature_version=feature_version), ex.analysis)
+             for ex in tune]  # features once per track
     scores = {}
     for t in THRESHOLDS:
         picked = [[float(down[i]) for i in pick_peaks(p, threshold=t, min_gap=min_gap_bars)] for down, p in probs]
@@ -92,4 +94,4 @@ def fit_style(train: Sequence[StyleExample], val: Sequence[StyleExample] = (), *
     if val:
         x, y, w = stack([*train, *val])
         coef = fit_logreg(x, y, w, l2=l2)
-    return CueStyle(tuple(float(c) for c in coef), best, min_gap_bars), scores[best]
+    return CueStyle(tuple(float(c) for c in coef), best, min_gap_bars, feature_version), scores[best]
