@@ -10,8 +10,9 @@ starts) of the shipped and of the fine-tuned model with the DJ's cues: F-measure
 
 ``--engine synth`` (the default) renders both sets with the numpy synthesiser from one corpus;
 ``--engine sampled`` renders the training tracks from the sampled engine's ``train`` sound pool
-and the test tracks from its ``heldout`` pool (``--train-pool`` / ``--test-pool``), so the style
-is tested on sounds and templates it was never learnt from. Two more figures tell the style
+and the test tracks from its ``heldout`` pool (``--train-pool`` / ``--test-pool``; corpus seed
+``--test-seed``, default ``--seed``), so the style is tested on sounds and templates it was never
+learnt from. Two more figures tell the style
 representation from the detector: the style fitted on the *true* structure of the training
 tracks and applied to the true structure of the test tracks (what the style can express at all),
 and the style fitted on the shipped model's analyses without network fine-tuning.
@@ -94,14 +95,21 @@ def style_only_f(train_a: list, train_c: Path, test_a: list, test_c: Path, style
     return plan_f([replace(a, cue_points=pick_cues(learnt, a)) for a in test_a], test_c, style)
 
 
+def test_dir(args: argparse.Namespace) -> str:
+    if args.engine != "sampled" or args.test_seed is None or args.test_seed == args.seed:
+        return "test"
+    return f"test-{args.test_seed}"
+
+
 def render(tmp: Path, args: argparse.Namespace) -> None:
     from djstruct.synth import render_corpus
 
     if args.engine == "sampled":
-        for sub, n, pool in (("train", args.train, args.train_pool), ("test", args.test, args.test_pool)):
+        test_seed = args.seed if args.test_seed is None else args.test_seed
+        for sub, n, pool, seed in (("train", args.train, args.train_pool, args.seed),
+                                   (test_dir(args), args.test, args.test_pool, test_seed)):
             if len(list((tmp / sub).glob("*.json"))) < n:
-                render_corpus(tmp / sub, n, args.seed, formats=["wav"], workers=args.workers,
-                              engine="sampled", pool=pool)
+                render_corpus(tmp / sub, n, seed, formats=["wav"], workers=args.workers, engine="sampled", pool=pool)
         return
     if (tmp / "test").is_dir():
         return
@@ -122,6 +130,8 @@ def main() -> None:
     ap.add_argument("--train", type=int, default=40)
     ap.add_argument("--test", type=int, default=20)
     ap.add_argument("--seed", type=int, default=8080)
+    ap.add_argument("--test-seed", type=int, default=None, help="corpus seed of the test tracks (sampled; "
+                    "default --seed)")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--engine", choices=["synth", "sampled"], default="synth")
     ap.add_argument("--train-pool", choices=["train", "heldout"], default="train")
@@ -144,15 +154,17 @@ def main() -> None:
         tmp.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         render(tmp, args)
-        print(f"setup: {args.train} + {args.test} {args.engine} tracks (seed {args.seed}) in "
+        test = tmp / test_dir(args)
+        print(f"setup: {args.train} + {args.test} {args.engine} tracks (seed {args.seed}, test seed "
+              f"{args.test_seed if args.test_seed is not None else args.seed}) in "
               f"{time.perf_counter() - t0:.0f} s; style {style}")
         truth_tr = [truth_analysis(t, str(a)) for t, a in tracks(tmp / "train")]
-        truth_te = [truth_analysis(t, str(a)) for t, a in tracks(tmp / "test")]
-        f_oracle = style_only_f(truth_tr, tmp / "train", truth_te, tmp / "test", style)
+        truth_te = [truth_analysis(t, str(a)) for t, a in tracks(test)]
+        f_oracle = style_only_f(truth_tr, tmp / "train", truth_te, test, style)
         print(f"the style fitted on the true structure, applied to the true structure: F {f_oracle:.3f}")
         base_tr = analyses("default", tmp / "train", tmp / "shipped-train.json")
-        base_te = analyses("default", tmp / "test", tmp / "shipped-test.json")
-        f_style0 = style_only_f(base_tr, tmp / "train", base_te, tmp / "test", style)
+        base_te = analyses("default", test, tmp / f"shipped-{test.name}.json")
+        f_style0 = style_only_f(base_tr, tmp / "train", base_te, test, style)
         print(f"the style fitted on the shipped model's analyses (no network fine-tuning): F {f_style0:.3f}")
         xml = tmp / f"train-{style}.xml"
         write_dj_library(tmp / "train", xml, style=style, seed=args.seed)
@@ -167,8 +179,8 @@ def main() -> None:
         print(f"fine-tuning on {ft.n_train} tracks (+{ft.n_val} validation): {ft.seconds / 60:.1f} min "
               f"(decoding and caching the features, the epoch-0 style and the network epochs), "
               f"{ft.epochs_run} epochs; best validation agreement {ft.metrics}")
-        f_base = plan_f(base_te, tmp / "test", style)
-        f_tuned = plan_f(analyses(str(ft.path), tmp / "test"), tmp / "test", style, args.verbose)
+        f_base = plan_f(base_te, test, style)
+        f_tuned = plan_f(analyses(str(ft.path), test), test, style, args.verbose)
         print(f"held-out {args.test} tracks, cue plan vs the DJ's style, F at +-1 beat: "
               f"shipped model {f_base:.3f}, fine-tuned {f_tuned:.3f}")
 

@@ -11,7 +11,9 @@ so "8 bars after every drop", "every 32 bars from the first drop" and "only the 
 each one feature, not a pattern the regression cannot draw). :func:`pick_cues`
 keeps the downbeats whose probability is a local maximum above the style's threshold, at least
 ``min_gap_bars`` apart. :func:`djstruct.train.style_fit.fit_style` learns one from (analysis, the
-DJ's cue times) pairs and tunes the threshold for the best F-measure (+-1 beat) on validation tracks.
+DJ's cue times) pairs and tunes the threshold for the best F-measure (+-1 beat) on validation tracks;
+a rule style ("a cue wherever one of these few features fires", found by a greedy search) is the
+same coefficients with a large weight on those features, and wins where it validates as well.
 
 The style lives in a fine-tuned checkpoint (``extra["cue_style"]``); the ``ml`` detector then
 fills :attr:`Analysis.cue_points`, which the cue plan uses for memory cues.
