@@ -48,7 +48,22 @@ def every_section(a: Analysis) -> tuple[float, ...]:
     return tuple(s.start_s for s in a.sections if s.label != "breakdown")
 
 
-@pytest.mark.parametrize("style", [pre_drop_16, every_section])
+def post_drop_8_pre_break_4(a: Analysis) -> tuple[float, ...]:
+    cues = [d + 8 * BAR for d in a.drops] + [s.start_s - 4 * BAR for s in a.sections if s.label == "breakdown"]
+    return tuple(sorted(t for t in cues if a.downbeats[0] - 1e-6 <= t <= a.downbeats[-1] + 1e-6))
+
+
+def every_32_from_first_drop(a: Analysis) -> tuple[float, ...]:
+    i0 = int(np.argmin(np.abs(np.asarray(a.downbeats) - a.drops[0])))
+    return tuple(a.downbeats[i0::32])
+
+
+def first_drop_only(a: Analysis) -> tuple[float, ...]:
+    return (a.drops[0],)
+
+
+@pytest.mark.parametrize("style", [pre_drop_16, every_section, post_drop_8_pre_break_4, every_32_from_first_drop,
+                                   first_drop_only])
 def test_style_learnt_from_a_few_tracks_holds_on_new_ones(style) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(7)
     tracks = [arrangement(rng, f"t{i}") for i in range(36)]
@@ -58,6 +73,38 @@ def test_style_learnt_from_a_few_tracks_holds_on_new_ones(style) -> None:  # typ
     beat = 60.0 / BPM
     f_test = [onset_f(ex.cues, pick_cues(learnt, ex.analysis), beat) for ex in exs[28:]]
     assert np.mean(f_test) > 0.95, f_test
+
+
+def test_drop_features_on_a_hand_made_grid() -> None:
+    from djstruct.postprocess.cue_style import drop_features
+
+    down = np.arange(100) * BAR + 0.3
+    f = drop_features(down, np.array([down[10], down[40]]), 60.0 / BPM)
+    assert f.shape == (100, 7)
+    assert np.flatnonzero(f[:, 0]).tolist() == [10]  # the first drop
+    assert np.flatnonzero(f[:, 2]).tolist() == [18, 48]  # 8 bars after a drop (either)
+    assert np.flatnonzero(f[:, 6]).tolist() == [10, 42, 74]  # the 32-bar grid from the first drop
+    assert np.flatnonzero(f[:, 4]).tolist() == list(range(10, 100, 8))
+    assert not drop_features(down, np.zeros(0), 60.0 / BPM).any()
+
+
+def test_the_new_styles_need_the_version_2_features() -> None:
+    """With the version-1 features (no first drop, no grid from it) "every 32 bars from the first
+    drop" and "only the first drop" are not learnt; version-1 styles still load and run."""
+    from djstruct.postprocess.cue_style import N_FEATURES_V1, cue_probs, style_features
+
+    rng = np.random.default_rng(9)
+    tracks = [arrangement(rng, f"t{i}") for i in range(28)]
+    assert style_features(tracks[0], 1)[1].shape[1] == N_FEATURES_V1
+    for style in (every_32_from_first_drop, first_drop_only):
+        exs = [StyleExample(a, style(a)) for a in tracks]
+        v2, _ = fit_style(exs[:20], exs[20:24])
+        f2 = np.mean([onset_f(ex.cues, pick_cues(v2, ex.analysis), 60.0 / BPM) for ex in exs[24:]])
+        v1, _ = fit_style(exs[:20], exs[20:24], feature_version=1)
+        assert len(v1.coef) == N_FEATURES_V1 and CueStyle.from_dict(v1.to_dict()) == v1
+        f1 = np.mean([onset_f(ex.cues, pick_cues(v1, ex.analysis), 60.0 / BPM) for ex in exs[24:]])
+        assert f2 > 0.95 and f1 < 0.9, (style.__name__, f1, f2)
+        assert len(cue_probs(v1, tracks[0])[1]) == len(tracks[0].downbeats)
 
 
 def test_pre_drop_style_is_not_the_section_starts() -> None:
@@ -80,6 +127,7 @@ def test_style_round_trip_and_version_check() -> None:
     assert CueStyle.from_dict(s.to_dict()) == s
     with pytest.raises(ValueError, match="version"):
         CueStyle.from_dict({**s.to_dict(), "feature_version": 99})
+    assert CueStyle.from_dict({**s.to_dict(), "feature_version": 1}).feature_version == 1
 
 
 def test_plan_uses_cue_points_and_names_them() -> None:
@@ -117,3 +165,34 @@ def test_a_section_split_in_two_is_one_section_in_the_plan() -> None:
     assert names[1:4] == ["Drop 1", "Drop 1 +16", "Break 1"] and names[4] == "Drop 2"
     drop_hot = [c for c in plan.hot if c.reason == "drop"]
     assert sorted(c.cue.start_s for c in drop_hot) == pytest.approx([sections[1].start_s, sections[4].start_s])
+
+
+def test_rule_search_finds_the_djs_rule_and_survives_a_flawed_analysis() -> None:
+    """On hand-made arrangements the rule search finds "8 bars after every drop, 4 before every
+    breakdown" as two features; when the analysis merges a double drop in some tracks (the cue 8
+    bars after the second drop has no drop to hang on), the rule is still chosen and places no
+    cue off the DJ's."""
+    from dataclasses import replace
+
+    from djstruct.postprocess.cue_style import style_features
+    from djstruct.train.style_fit import fit_rule, rule_style
+
+    rng = np.random.default_rng(11)
+    tracks = [arrangement(rng, f"t{i}") for i in range(24)]
+    exs = [StyleExample(a, post_drop_8_pre_break_4(a)) for a in tracks]
+    cols, f = fit_rule(exs[:16])
+    assert f == pytest.approx(1.0) and 1 <= len(cols) <= 2
+    n = style_features(tracks[0])[1].shape[1]
+    rule = rule_style(cols, n)
+    assert CueStyle.from_dict(rule.to_dict()) == rule
+    for ex in exs[16:]:
+        assert pick_cues(rule, ex.analysis) == pytest.approx(ex.cues)
+    # the same DJ on an analysis that misses the second drop of every other track: the cues the
+    # DJ put 8 bars after it cannot be found, but the rule is still chosen and puts nothing extra
+    flawed = [replace(ex, analysis=replace(ex.analysis, drops=ex.analysis.drops[:1])) if i % 2 and
+              len(ex.analysis.drops) > 1 else ex for i, ex in enumerate(exs)]
+    learnt, _ = fit_style(flawed[:16], flawed[16:20])
+    assert learnt.threshold == 0.5 and sum(c == 10.0 for c in learnt.coef) <= 3
+    for ex in flawed[20:]:
+        est = pick_cues(learnt, ex.analysis)
+        assert all(np.min(np.abs(np.asarray(ex.cues) - t)) < 0.1 for t in est)  # no cue off the DJ's

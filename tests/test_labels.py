@@ -132,3 +132,82 @@ def test_eval_from_library(dj_library: tuple[Path, Path, Path]) -> None:
     assert any(g.startswith("genre: ") for g in rep["groups"])
     # the DJ's cues sit on every section start: djstruct's plan agrees with most of them
     assert rep["groups"]["all"]["f_beat"] > 0.5
+
+
+def _bar_track(cue_bars: list[float], bar: float, first: float = 1.0) -> HarvestedTrack:
+    return item([Cue("memory", first + b * bar, name=f"c{b}") for b in cue_bars], first=first)
+
+
+def test_context_features_share_of_the_phrase_grid() -> None:
+    from djstruct.train.label_issues import PHRASES, context_features
+    from djstruct.types import Analysis
+
+    y = np.zeros(80, dtype=np.int64)
+    y[[0, 16, 32, 48]] = 1
+    down = np.arange(80) * 1.875
+    a = Analysis("x", 160.0, 128.0, (), tuple(down), (), (), None, "ml")
+    f = context_features(y, down, a, 60.0 / 128.0)
+    g8 = 1 + PHRASES.index(8)
+    assert f[0, 0] == 1 and f[1:, 0].sum() == 0  # the first downbeat
+    assert f[64, g8] == 1.0 and f[17, g8] == 0.0  # a downbeat on the cues' 8-bar grid, one a bar off
+    assert f[32, g8] == 1.0  # a cue's own label is left out: the other three are on its grid
+    assert f[24, 1 + PHRASES.index(16)] == 0.0 and f[24, g8] == 1.0
+    assert np.all(f[:, -1] == 0)  # no energy: no energy change
+
+
+def _analysis(path: str, bar: float, first: float, start_bars: list[int]):  # type: ignore[no-untyped-def]
+    from djstruct.types import Analysis, Section
+
+    labels = ["intro", "breakdown", "buildup", "drop", "outro"]
+    edges = [*start_bars, 88]
+    secs = tuple(Section(first + a * bar, first + b * bar, lab) for a, b, lab in zip(edges, edges[1:], labels,
+                                                                                       strict=False))
+    down = tuple(first + i * bar for i in range(88))
+    return Analysis(path, first + 88 * bar, 128.0, tuple(first + i * bar / 4 for i in range(352)), down, secs,
+                    (first + 40 * bar,), None, "ml")
+
+
+def test_a_cue_on_the_djs_phrase_grid_is_not_called_spurious(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The detector misses a boundary the DJ cued (bar 64 of one track, 80 of another, on the DJ's
+    8-bar grid):
+    not a label error. A cue shifted by one bar (33 for 32) is, and the fix is the true bar."""
+    from dataclasses import replace
+
+    from djstruct.train import label_issues as li
+
+    bar = 240.0 / 128.0
+    checks, analyses = [], {}
+    for k in range(10):
+        first = 1.0 + 0.1 * k
+        cues = [0, 16, 32, 40, 72] + {0: [64], 1: [80]}.get(k, [])
+        if k == 5:
+            cues[2] = 33
+        it = _bar_track(cues, bar, first)
+        it = replace(it, track=replace(it.track, path=Path(f"/t{k}.wav")))
+        analyses[f"/t{k}.wav"] = _analysis(f"/t{k}.wav", bar, first, [0, 16, 32, 40, 72])
+        checks.append(tier_track(it, analyses[f"/t{k}.wav"], set()))
+    found = li.find_label_issues(checks, analyses)
+
+    def bars_of(kind: str, path: str) -> list[float]:
+        first = 1.0 + 0.1 * int(path[2])
+        return [round((i.cue_time - first) / bar, 2) for i in found if i.issue == kind and i.path == path]
+
+    shifted = [i for i in found if i.issue == "shifted"]
+    assert [(i.path, round((i.cue_time - 1.5) / bar, 2)) for i in shifted] == [("/t5.wav", 33.0)]
+    assert shifted[0].suggested_time == pytest.approx(1.5 + 32 * bar)
+    assert bars_of("spurious", "/t0.wav") == [] and bars_of("spurious", "/t1.wav") == []
+    monkeypatch.setattr(li, "ON_PHRASE", 1.01)  # without the phrase-grid rule the classifier calls them spurious
+    found = li.find_label_issues(checks, analyses)
+    assert bars_of("spurious", "/t0.wav") == [64.0] and bars_of("spurious", "/t1.wav") == [80.0]
+
+
+def test_a_load_cue_downbeat_is_no_candidate() -> None:
+    from djstruct.train.label_issues import build_candidates
+
+    bar = 240.0 / 128.0
+    it = item([Cue("memory", 0.0, name="load")] + [Cue("memory", 0.2 + b * bar, name="x") for b in (16, 32)],
+              first=0.2)
+    a = _analysis("/x.wav", bar, 0.2, [0, 16, 32, 40, 72])
+    c = build_candidates(tier_track(it, a, set()), a)
+    assert c.times[0] == pytest.approx(0.2 + bar)  # the load cue's downbeat is left out, not labelled "no cue"
+    assert int(c.y.sum()) == 2 and len(c.phrase) == len(c.y)

@@ -5,10 +5,15 @@ cues say *where they want to jump*, and many DJs cue relative to the structure (
 every drop", "every drop but no breakdowns"). A :class:`CueStyle` is a class-balanced L2
 logistic regression over per-downbeat features of the analysis (:func:`downbeat_features`: a
 section starts here and which, the section we are in, bars to the next drop / buildup /
-breakdown / outro, bars into the section, phrase position, energy change). :func:`pick_cues`
+breakdown / outro, bars into the section, phrase position, energy change; since feature version 2
+also: the first drop, bars since the last drop, and the phrase grid counted from the first drop,
+so "8 bars after every drop", "every 32 bars from the first drop" and "only the first drop" are
+each one feature, not a pattern the regression cannot draw). :func:`pick_cues`
 keeps the downbeats whose probability is a local maximum above the style's threshold, at least
 ``min_gap_bars`` apart. :func:`djstruct.train.style_fit.fit_style` learns one from (analysis, the
-DJ's cue times) pairs and tunes the threshold for the best F-measure (+-1 beat) on validation tracks.
+DJ's cue times) pairs and tunes the threshold for the best F-measure (+-1 beat) on validation tracks;
+a rule style ("a cue wherever one of these few features fires", found by a greedy search) is the
+same coefficients with a large weight on those features, and wins where it validates as well.
 
 The style lives in a fine-tuned checkpoint (``extra["cue_style"]``); the ``ml`` detector then
 fills :attr:`Analysis.cue_points`, which the cue plan uses for memory cues.
@@ -23,9 +28,13 @@ import numpy as np
 from djstruct.postprocess.peaks import pick_peaks
 from djstruct.types import SECTION_LABELS, Analysis
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
+VERSIONS = (1, 2)  # styles this djstruct still reads (a version-1 style uses the first columns)
 _TO_LABEL = ("buildup", "breakdown", "outro")
 _TO_BARS = (4, 8, 16, 32)
+_SINCE_DROP_BARS = (4, 8, 16)
+_FROM_FIRST_DROP_GRID = (8, 16, 32)
+N_FEATURES_V1 = 27 + len(_TO_LABEL) * len(_TO_BARS)
 
 
 def downbeat_features(down: np.ndarray, analysis: Analysis, beat_s: float) -> np.ndarray:
@@ -68,9 +77,33 @@ def downbeat_features(down: np.ndarray, analysis: Analysis, beat_s: float) -> np
     return np.asarray(feats, dtype=np.float64).reshape(n, -1)
 
 
-def style_features(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
+def drop_features(down: np.ndarray, drops: np.ndarray, beat_s: float) -> np.ndarray:
+    """(n, 7) features of each downbeat relative to the drops: on the first drop; bars since the
+    last drop is 4 / 8 / 16; on the 8 / 16 / 32-bar grid counted from the first drop (at or after
+    it). All 0 without drops."""
+    out = np.zeros((len(down), 1 + len(_SINCE_DROP_BARS) + len(_FROM_FIRST_DROP_GRID)))
+    if not len(drops) or not len(down):
+        return out
+    bar_s = 4.0 * beat_s
+    tol = 0.6 * beat_s
+    d0 = float(drops[0])
+    out[:, 0] = np.abs(down - d0) < tol
+    for i, t in enumerate(down):
+        before = drops[drops <= t + tol]
+        if len(before):
+            since = (t - before[-1]) / bar_s
+            out[i, 1:1 + len(_SINCE_DROP_BARS)] = [abs(since - k) < 0.3 for k in _SINCE_DROP_BARS]
+        bars = (t - d0) / bar_s
+        if bars > -0.3 and abs(bars - round(bars)) < 0.3:
+            b = int(round(bars))
+            out[i, 1 + len(_SINCE_DROP_BARS):] = [b % k == 0 for k in _FROM_FIRST_DROP_GRID]
+    return out
+
+
+def style_features(analysis: Analysis, version: int = FEATURE_VERSION) -> tuple[np.ndarray, np.ndarray]:
     """Downbeat times of the analysis and their (n, d) style features: the base set plus bars to
-    the next buildup / breakdown / outro start."""
+    the next buildup / breakdown / outro start (version 1: d = :data:`N_FEATURES_V1`), plus
+    :func:`drop_features` (version 2)."""
     down = np.asarray(analysis.downbeats, dtype=np.float64)
     beat_s = 60.0 / analysis.bpm if analysis.bpm else 0.5
     base = downbeat_features(down, analysis, beat_s)
@@ -86,7 +119,10 @@ def style_features(analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
                 bars = (nxt[0] - t) / bar_s
                 for ki, k in enumerate(_TO_BARS):
                     extra[i, li * len(_TO_BARS) + ki] = float(abs(bars - k) < 0.3)
-    return down, np.concatenate([base, extra], axis=1)
+    parts = [base, extra]
+    if version >= 2:
+        parts.append(drop_features(down, np.sort(np.asarray(analysis.drops, dtype=np.float64)), beat_s))
+    return down, np.concatenate(parts, axis=1)
 
 
 @dataclass(frozen=True)
@@ -104,16 +140,17 @@ class CueStyle:
 
     @classmethod
     def from_dict(cls, d: dict[str, object]) -> CueStyle:
-        if int(d.get("feature_version", 0)) != FEATURE_VERSION:  # type: ignore[call-overload]
-            raise ValueError(f"cue style feature version {d.get('feature_version')} (this djstruct: "
-                             f"{FEATURE_VERSION}); train the model again")
+        version = int(d.get("feature_version", 0))  # type: ignore[call-overload]
+        if version not in VERSIONS:
+            raise ValueError(f"cue style feature version {d.get('feature_version')} (this djstruct reads "
+                             f"{', '.join(map(str, VERSIONS))}); train the model again")
         return cls(tuple(float(c) for c in d["coef"]), float(d["threshold"]),  # type: ignore[attr-defined,arg-type]
-                   int(d.get("min_gap_bars", 2)), FEATURE_VERSION)  # type: ignore[call-overload]
+                   int(d.get("min_gap_bars", 2)), version)  # type: ignore[call-overload]
 
 
 def cue_probs(style: CueStyle, analysis: Analysis) -> tuple[np.ndarray, np.ndarray]:
     """Downbeat times and P(the DJ puts a cue here) for each."""
-    down, x = style_features(analysis)
+    down, x = style_features(analysis, style.feature_version)
     if not len(down):
         return down, np.zeros(0)
     coef = np.asarray(style.coef)

@@ -2,9 +2,12 @@
 with known label noise injected — for testing harvest, the label-error detection and training
 from a library.
 
-A DJ ``style`` decides where the cues go: ``"sections"`` (a memory cue at every section start,
-named by section) or ``"pre-drop-16"`` (a cue 16 bars before every drop and on every drop, none at
-breakdowns). Noise (fractions of the clean cues): ``off_grid`` moved 40-300 ms off the grid,
+A DJ ``style`` (:data:`STYLES`) decides where the cues go: ``"sections"`` (a memory cue at every
+section start, named by section), ``"pre-drop-16"`` (a cue 16 bars before every drop and on every
+drop, none at breakdowns), ``"post-drop-8+pre-break-4"`` (8 bars after every drop and 4 bars before
+every breakdown, nothing on the drops themselves), ``"every-32-from-first-drop"`` (on the first drop
+and every 32 bars after it, on the grid, whatever the sections) or ``"first-drop-only"`` (one cue, on
+the first drop). Noise (fractions of the clean cues): ``off_grid`` moved 40-300 ms off the grid,
 ``shifted`` moved by one bar, ``spurious`` extra cues on non-boundary downbeats, ``missing``
 removed.
 """
@@ -39,9 +42,18 @@ class Injected:
     missing: dict[str, list[float]] = field(default_factory=dict)
 
 
+STYLES: tuple[str, ...] = ("sections", "pre-drop-16", "post-drop-8+pre-break-4", "every-32-from-first-drop",
+                           "first-drop-only")
+
+
 def style_cues(truth: dict, style: str) -> list[tuple[float, str]]:  # type: ignore[type-arg]
-    """(time, name) of the cues a DJ with ``style`` puts on a track with this ground truth."""
+    """(time, name) of the cues a DJ with ``style`` puts on a track with this ground truth (keys
+    ``bpm``, ``offset_s``, ``downbeats``, ``sections``, ``drops``), in time order; a cue that would
+    fall before the first or after the last downbeat is left out."""
     bar = 240.0 / truth["bpm"]
+    first = float(truth["offset_s"])
+    down = truth.get("downbeats") or []
+    last = float(down[-1]) if len(down) else float(truth.get("duration_s", 1e9))
     if style == "sections":
         counts: dict[str, int] = {}
         out = []
@@ -52,11 +64,25 @@ def style_cues(truth: dict, style: str) -> list[tuple[float, str]]:  # type: ign
     if style == "pre-drop-16":
         out = []
         for i, d in enumerate(truth["drops"], 1):
-            if d - 16 * bar >= truth["offset_s"] - 1e-6:
+            if d - 16 * bar >= first - 1e-6:
                 out.append((d - 16 * bar, f"-16 Drop {i}"))
             out.append((d, f"Drop {i}"))
         return out
-    raise ValueError(f"unknown style {style!r}")
+    if style == "post-drop-8+pre-break-4":
+        out = [(d + 8 * bar, f"Drop {i} +8") for i, d in enumerate(truth["drops"], 1)]
+        breaks = [s["start"] for s in truth["sections"] if s["label"] == "breakdown"]
+        out += [(b - 4 * bar, f"-4 Break {i}") for i, b in enumerate(breaks, 1)]
+        out = [(t, n) for t, n in sorted(out) if first - 1e-6 <= t <= last + 1e-6]
+        return [c for k, c in enumerate(out) if k == 0 or c[0] - out[k - 1][0] > 0.5 * bar]
+    if style == "every-32-from-first-drop":
+        if not truth["drops"]:
+            return []
+        d0 = float(truth["drops"][0])
+        n = int(np.floor((last - d0) / (32 * bar) + 1e-6)) + 1 if d0 <= last + 1e-6 else 0
+        return [(d0 + 32 * k * bar, "Drop 1" if k == 0 else f"Drop 1 +{32 * k}") for k in range(n)]
+    if style == "first-drop-only":
+        return [(float(truth["drops"][0]), "Drop 1")] if truth["drops"] else []
+    raise ValueError(f"unknown style {style!r} (one of {', '.join(STYLES)})")
 
 
 def write_dj_library(corpus: Path, xml: Path, *, style: str = "sections", noise: Noise = Noise(),
@@ -90,6 +116,8 @@ def write_dj_library(corpus: Path, xml: Path, *, style: str = "sections", noise:
             r -= noise.shifted
             if r < noise.off_grid:
                 t2 = t + float(rng.choice([-1, 1]) * rng.uniform(0.04, 0.3))
+                if t2 + off < 0:  # not before the start of the file: the DJ app would refuse it
+                    t2 = 2 * t - t2
                 inj.off_grid.setdefault(key, []).append(t2)
                 final.append((t2, name))
                 continue

@@ -1,14 +1,18 @@
 """Find likely errors in the DJ's own cues (labels), to be fixed in the training labels only.
 
 Candidates are the downbeats of each track's library grid; a downbeat is labelled 1 when a user
-cue sits on it (the nearest downbeat within two beats). A small classifier (logistic regression,
-numpy) over per-downbeat features from djstruct's analysis (a section starts here, which section,
-bars to the next drop, phrase position, energy change) gives out-of-fold probabilities by k-fold
-cross-validation over tracks; confident learning then flags the labels that disagree with
-confident predictions: cleanlab's ``find_label_issues`` when the optional ``cleanlab`` package
-is installed (AGPL-3.0: an optional extra), else the same rule implemented here.
+cue sits on it (the nearest downbeat within two beats); a downbeat under a load cue (the cue every
+player sets at the very start) is left out, since whether the DJ would cue it is unknown. A small
+classifier (logistic regression, numpy) over per-downbeat features from djstruct's analysis (a
+section starts here, which section, bars to the next drop, phrase position, energy change) and
+from the track's other cues (:func:`context_features`: whether this downbeat shares their phrase
+grid) gives out-of-fold probabilities by k-fold cross-validation over tracks; confident learning
+then flags the labels that disagree with confident predictions: cleanlab's ``find_label_issues``
+when the optional ``cleanlab`` package is installed (AGPL-3.0: an optional extra), else the same
+rule implemented here.
 
-Issues: ``spurious`` (a cue where nothing happens), ``missing`` (no cue where the DJ would put
+Issues: ``spurious`` (a cue where nothing happens, unless it lies on the phrase grid of most of
+the track's other cues: then the detector more likely missed a boundary), ``missing`` (no cue where the DJ would put
 one), ``shifted`` (a spurious cue next to a missing one, a bar or two away: the suggestion is the
 missing position), ``off_grid`` (from the heuristics: more than the tolerance off the beat grid,
 or on the beat next to a downbeat; the suggestion is the nearest downbeat).
@@ -46,13 +50,15 @@ class LabelIssue:
 
 @dataclass(frozen=True)
 class Candidates:
-    """Per-downbeat rows of one track: features (n, d), labels (n,), downbeat times, cue times."""
+    """Per-downbeat rows of one track: features (n, d), labels (n,), downbeat times, cue times and
+    the share of the DJ's other cues a multiple of :data:`PHRASE_BARS` bars away (n,)."""
 
     check: TrackCheck
     x: np.ndarray
     y: np.ndarray
     times: np.ndarray
     cue_at: list[float | None]
+    phrase: np.ndarray
 
 
 def build_candidates(check: TrackCheck, analysis: Analysis) -> Candidates:
@@ -60,15 +66,60 @@ def build_candidates(check: TrackCheck, analysis: Analysis) -> Candidates:
     down = item.downbeats
     beat_s = 60.0 / item.bpm if item.bpm > 0 else 0.5
     y = np.zeros(len(down), dtype=np.int64)
+    on_grid = np.zeros(len(down), dtype=np.int64)  # every cue of the DJ's, load cues included
+    unknown = np.zeros(len(down), dtype=bool)  # under a load cue: whether the DJ cues it is unknown
     cue_at: list[float | None] = [None] * len(down)
     for c in check.cues:
-        if "loop" in c.flags or "load_cue" in c.flags or len(down) == 0:
+        if "loop" in c.flags or len(down) == 0:
             continue
         i = int(np.argmin(np.abs(down - c.cue.start_s)))
-        if abs(down[i] - c.cue.start_s) <= 2 * beat_s:
-            y[i] = 1
-            cue_at[i] = c.cue.start_s
-    return Candidates(check, downbeat_features(down, analysis, beat_s), y, down, cue_at)
+        if abs(down[i] - c.cue.start_s) > 2 * beat_s:
+            continue
+        on_grid[i] = 1
+        if "load_cue" in c.flags:
+            unknown[i] = True
+            continue
+        y[i] = 1
+        cue_at[i] = c.cue.start_s
+    ctx = context_features(on_grid, down, analysis, beat_s)
+    x = np.concatenate([downbeat_features(down, analysis, beat_s), ctx], axis=1)
+    keep = ~unknown | (y == 1)
+    return Candidates(check, x[keep], y[keep], down[keep], [c for c, k in zip(cue_at, keep, strict=True) if k],
+                      ctx[keep, 1 + PHRASES.index(PHRASE_BARS)])
+
+
+PHRASES = (4, 8, 16, 32)
+PHRASE_BARS = 8  # a cue with at least ON_PHRASE of the others this many bars apart is not flagged
+ON_PHRASE = 0.5
+
+
+def context_features(y: np.ndarray, down: np.ndarray, analysis: Analysis, beat_s: float) -> np.ndarray:
+    """(n, 7) features of each downbeat that do not lean on the detector's section starts, which
+    miss or misplace some boundaries on real audio: the track's first downbeat; the share of the
+    DJ's *other* cues in this track (the downbeat's own label left out) that lie a multiple of 4 /
+    8 / 16 / 32 bars away (DJs cue phrase starts, so their cues share one phrase grid, and a cue
+    shifted by a bar or put on a random downbeat falls off it); the energy change over one bar."""
+    n = len(down)
+    out = np.zeros((n, 2 + len(PHRASES)))
+    if n == 0:
+        return out
+    out[0, 0] = 1.0
+    cues = np.flatnonzero(y)
+    idx = np.arange(n)
+    for k_i, k in enumerate(PHRASES):
+        on = (np.abs(idx[:, None] - cues[None, :]) % k == 0).astype(np.float64)  # (n, n_cues)
+        own = (idx[:, None] == cues[None, :]).astype(np.float64)
+        others = len(cues) - own.sum(axis=1)
+        out[:, 1 + k_i] = np.where(others > 0, (on - own).sum(axis=1) / np.maximum(others, 1), 0.0)
+    e = analysis.energy
+    if e is not None and len(e.bass):
+        energy = (np.asarray(e.bass) + np.asarray(e.mid) + np.asarray(e.high)) / 3.0
+        w = max(int(4 * beat_s / e.hop_s), 1)
+        for i, t in enumerate(down):
+            k = int(t / e.hop_s)
+            before, after = energy[max(k - w, 0):k], energy[k:k + w]
+            out[i, -1] = (float(after.mean()) if len(after) else 0.0) - (float(before.mean()) if len(before) else 0.0)
+    return out
 
 
 def out_of_fold_probs(cands: Sequence[Candidates], k: int = 5, seed: int = 0) -> list[np.ndarray]:
@@ -137,7 +188,11 @@ def find_label_issues(checks: Sequence[TrackCheck], analyses: dict[str, Analysis
     for c, p in zip(cands, probs, strict=True):
         path = str(c.check.item.track.path)
         mine = sorted(i - base for i in flagged if base <= i < base + len(c.y))
-        spurious = [i for i in mine if c.y[i] == 1]
+        # the classifier leans on the detector's sections, which miss some boundaries (a drop that
+        # follows a drop, an outro the detector starts early); a cue on the DJ's own phrase grid is
+        # a boundary the detector missed far more often than a DJ's slip, which lands off the grid
+        # (a cue shifted by a bar always, a cue on a random downbeat seven times in eight)
+        spurious = [i for i in mine if c.y[i] == 1 and c.phrase[i] < ON_PHRASE]
         missing = [i for i in mine if c.y[i] == 0]
         for i in spurious:
             j = next((m for m in missing if 0 < abs(m - i) <= 2), None)
