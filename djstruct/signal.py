@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from djstruct.constants import ANALYSIS_RATE_HZ
+from djstruct.constants import ANALYSIS_RATE_HZ, BAND_EDGES_HZ
 
 ENERGY_RANGE_DB = 50.0  # energy 0 is this far below a band's loud level (its 99th percentile), 1 at it
 
@@ -46,6 +46,22 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float = 30.0, fmax: f
         down = (hi - freqs) / max(hi - c, 1e-9)
         fb[i] = np.maximum(0.0, np.minimum(up, down)) * (2.0 / (hi - lo))
     return fb
+
+
+def mel_band_index(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """(n_mels,) int: the energy band (0 bass, 1 mid, 2 high; edges ``BAND_EDGES_HZ``) of the centre
+    frequency of each bin of :func:`mel_filterbank`."""
+    fb = mel_filterbank(sr, n_fft, n_mels, fmin=fmin, fmax=fmax).astype(np.float64)
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    centre = (fb * freqs[None, :]).sum(axis=1) / (fb.sum(axis=1) + 1e-12)
+    return np.searchsorted(np.asarray(BAND_EDGES_HZ), centre).astype(np.int64)
+
+
+def band_power_from_mel(mel_db: np.ndarray, band_index: np.ndarray) -> np.ndarray:
+    """(n_frames, 4) float64 linear power in the bass, mid, high and all bands of a (n_frames,
+    n_mels) dB log-mel, ``band_index`` giving each bin's band (:func:`mel_band_index`)."""
+    p = 10.0 ** (np.asarray(mel_db, dtype=np.float64) / 10.0)
+    return np.stack([p[:, band_index == b].sum(axis=1) for b in range(3)] + [p.sum(axis=1)], axis=1)
 
 
 def band_level_to_unit(db: np.ndarray) -> np.ndarray:

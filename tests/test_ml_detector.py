@@ -153,7 +153,8 @@ def test_postprocess_embedding_novelty_finds_sections_the_head_misses(short_trac
         section[int(s["start"] * fe.FPS):] = k
     act["embedding"] = np.eye(100)[section]  # one direction per section
     loud = fe.loudness_db(mel)
-    head_only = postprocess(act, fe.FPS, audio.duration_s, loud, cfg=PostConfig(novelty_weight=0.0))
+    head_only = postprocess(act, fe.FPS, audio.duration_s, loud,
+                            cfg=PostConfig(novelty_weight=0.0, band_novelty_weight=0.0))
     assert len(head_only.sections) == 1
     m = score_track(truth, postprocess(act, fe.FPS, audio.duration_s, loud))
     assert m["boundary_f05"] > 0.9 and m["label_acc"] > 0.9 and m["drop_f"] == 1.0

@@ -107,8 +107,7 @@ class DspDetector:
         """(n_bars, 4) levels in bass, mid, high and overall, dB relative to the track's loud
         level, floored at -40 dB and scaled to ~1 per 6 dB; weighted so that changes in the low
         end (kick, bass) count most and hats coming and going count least."""
-        lv = _levels_db(f, bar_edges)
-        parts = [lv * np.array([1.5, 1.0, 0.4, 1.0]) / 6.0]
+        parts = [secmod.weighted_levels(_levels_db(f, bar_edges))]
         if self.onset_weight > 0:
             on = secmod.aggregate(f.onset[:, None].astype(np.float64), f.fps, bar_edges)
             parts.append(self.onset_weight * on / (np.median(on) + 1e-9))
@@ -118,7 +117,7 @@ class DspDetector:
         edges = bars.edges
         n_bars = len(edges) - 1
         feats = self._bar_features(f, edges, bars.beats)
-        nov = 0.5 * secmod.block_novelty(feats, 2) + secmod.block_novelty(feats, 4)
+        nov = secmod.two_scale_novelty(feats)
         nov = nov / (np.percentile(nov, 98) + 1e-9) if n_bars > 4 else nov
         picked, score, _ = pipeline.boundaries(nov, threshold=self.boundary_threshold, min_bars=self.min_section_bars)
         bounds = np.array([edges[0]] + [edges[b] for b in picked] + [bars.end_s])
@@ -160,10 +159,7 @@ def _standardise(x: np.ndarray) -> np.ndarray:
 def _levels_db(f: Features, edges_s: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
     """(len(edges_s) - 1, 4) mean power in bass, mid, high and all bands over each interval,
     in dB relative to the 99th percentile of frames, floored at ``floor_db``."""
-    pw = f.band_power
-    ref = np.percentile(pw, 99, axis=0) + 1e-20
-    agg = secmod.aggregate(pw, f.fps, edges_s)
-    return np.maximum(10.0 * np.log10(agg / ref + 1e-20), floor_db)
+    return secmod.bar_levels_db(f.band_power, f.fps, edges_s, floor_db)
 
 
 def band_energy(f: Features) -> Energy:

@@ -19,7 +19,6 @@ import torch
 
 from djstruct.constants import (
     ANALYSIS_RATE_HZ,
-    BAND_EDGES_HZ,
     MODEL_FMAX_HZ,
     MODEL_FMIN_HZ,
     MODEL_FPS,
@@ -27,7 +26,8 @@ from djstruct.constants import (
     MODEL_N_FFT,
     MODEL_N_MELS,
 )
-from djstruct.signal import band_level_to_unit, mel_filterbank
+from djstruct.signal import band_level_to_unit, band_power_from_mel, mel_filterbank
+from djstruct.signal import mel_band_index as signal_band_index
 
 SAMPLE_RATE_HZ, N_FFT, HOP, N_MELS = ANALYSIS_RATE_HZ, MODEL_N_FFT, MODEL_HOP, MODEL_N_MELS
 FMIN_HZ, FMAX_HZ, FPS = MODEL_FMIN_HZ, MODEL_FMAX_HZ, MODEL_FPS
@@ -54,12 +54,10 @@ def _window() -> torch.Tensor:
     return torch.hann_window(N_FFT)
 
 
+@lru_cache(maxsize=1)
 def mel_band_index() -> np.ndarray:
     """(N_MELS,) int: the energy band (0 bass, 1 mid, 2 high) of each mel bin's centre frequency."""
-    fb = _filterbank().numpy()
-    freqs = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE_HZ)
-    centre = (fb * freqs[None, :]).sum(axis=1) / (fb.sum(axis=1) + 1e-12)
-    return np.searchsorted(np.asarray(BAND_EDGES_HZ), centre).astype(np.int64)
+    return signal_band_index(SAMPLE_RATE_HZ, N_FFT, N_MELS, FMIN_HZ, FMAX_HZ)
 
 
 def log_mel(wave: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -84,9 +82,7 @@ def log_mel(wave: torch.Tensor | np.ndarray) -> torch.Tensor:
 def band_energy_from_mel(mel_db: np.ndarray) -> np.ndarray:
     """(n_frames, 3) float32 in [0, 1]: bass/mid/high power from a (n_frames, N_MELS) dB log-mel,
     mapped by :func:`djstruct.signal.band_level_to_unit` like the ``dsp`` detector's energy."""
-    band = mel_band_index()
-    p = 10.0 ** (mel_db.astype(np.float64) / 10.0)
-    sums = np.stack([p[:, band == b].sum(axis=1) for b in range(3)], axis=1)
+    sums = band_power_from_mel(mel_db, mel_band_index())[:, :3]
     return band_level_to_unit(10.0 * np.log10(sums + 1e-10))
 
 

@@ -22,7 +22,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 # name -> (file inside WEIGHTS_DIR, sha256)
 SHIPPED: dict[str, tuple[str, str]] = {
-    "default": ("djstruct-mel-v4.pt", "86cbe83c75bac2fabc3373200e52f25f5374c1243b0be0326521640b8bd29985"),
+    "default": ("djstruct-mel-v4.pt", "0bf87b05f0de89b511226f9638600c1f6ec6219acaa510aebbb62e77e351f792"),
     "mel-v3": ("djstruct-mel-v3.pt", "8e8e26ce17017514668e7bbc79c2ee36c4d3b31fd616bffce11a71c0cbfdc95d"),
 }
 TINY_SEED = 1234

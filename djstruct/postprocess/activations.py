@@ -6,10 +6,13 @@ Activations are at the model's frame rate (43.07 Hz):
 1. beat activation -> tempo and a constant-tempo grid (:func:`.pipeline.beat_grid`);
 2. bar phase: the downbeat activation at each beat, averaged per bar phase;
 3. boundary score per bar: the larger of the boundary activation's max around each bar start and
-   the *embedding novelty* (cosine novelty of the encoder's per-bar mean embeddings over
-   ``novelty_bars`` either side, divided by the track's largest), x the phrase prior, then picked;
+   the novelty: the mean of the *embedding novelty* (cosine novelty of the encoder's per-bar mean
+   embeddings over ``novelty_bars`` either side, divided by the track's largest) and the *band
+   novelty* (bass/mid/high levels of the log-mel over 2 and 4 bars, divided by the track's
+   ``band_novelty_percentile``: drums or bass in or out), x the phrase prior, then picked;
 4. section labels from the label probabilities; neighbours with the same label merge unless their
-   boundary scored ``keep_same_label`` or more; drops where a drop section begins;
+   boundary scored ``keep_same_label`` or more (every label by default: drums entering mid-intro
+   start a part a DJ cues); drops where a drop section begins;
 5. energy: the energy head (bass/mid/high in [0, 1]) averaged to ~10.8 Hz;
 6. with a personal model, its learnt cue style (:mod:`.cue_style`) fills ``Analysis.cue_points``.
 """
@@ -17,20 +20,28 @@ Activations are at the model's frame rate (43.07 Hz):
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from djstruct.constants import MODEL_ENERGY_DECIMATE
+from djstruct.constants import (
+    ANALYSIS_RATE_HZ,
+    MODEL_ENERGY_DECIMATE,
+    MODEL_FMAX_HZ,
+    MODEL_FMIN_HZ,
+    MODEL_N_FFT,
+    MODEL_N_MELS,
+)
 from djstruct.postprocess import phase as phasemod
 from djstruct.postprocess import pipeline
 from djstruct.postprocess import sections as secmod
 from djstruct.postprocess.cue_style import CueStyle, pick_cues
 from djstruct.postprocess.labels import labels_from_probs, sections_from_bounds
-from djstruct.signal import active_span
-from djstruct.types import Analysis, Energy
+from djstruct.signal import active_span, band_power_from_mel, mel_band_index
+from djstruct.types import SECTION_LABELS, Analysis, Energy
 
-POST_REVISION = 3  # bump when post-processing changes results, so stored analyses are redone
+POST_REVISION = 4  # bump when post-processing changes results, so stored analyses are redone
 
 
 @dataclass(frozen=True)
@@ -43,11 +54,13 @@ class PostConfig:
     min_end_bars: int = 8  # the last section is at least this long (no 4-bar tail over a fade)
     boundary_radius_beats: float = 0.5  # look for the boundary peak within +- this around a downbeat
     novelty_bars: int = 4  # embedding novelty: compare the mean embedding of this many bars before/after
-    novelty_weight: float = 1.0  # 0 = boundary head only
+    novelty_weight: float = 1.0  # embedding novelty's weight (0: none; with the band novelty 0 too: head only)
+    band_novelty_weight: float = 1.0  # band-level novelty (bass/mid/high in or out) beside the embedding's
+    band_novelty_percentile: float = 95.0  # ... scaled so that this percentile of a track's bars scores 1
     keep_same_label: float = 0.5  # a boundary whose (phrase-weighted) score reaches this stays even
     # between two sections with the same label, if that label is one of ``split_same``
-    split_same: tuple[str, ...] = ("drop",)  # a double drop is two drops; an element entering
-    # mid-intro, mid-outro or mid-breakdown does not start a new section
+    split_same: tuple[str, ...] = SECTION_LABELS  # the labels whose same-label neighbours may stay apart:
+    # drums entering mid-intro, the full groove back mid-breakdown, a double drop (revision 3: drops only)
     label_grammar: bool = True  # intros only at the start, outros only at the end (labels.grammar_labels)
     label_ends: bool = True  # ... and (3+ sections) the track opens on its intro and ends on its outro
     phase_spec: float = 0.5  # bar phase: weight of spectral change beside the downbeat head (phase.py)
@@ -82,14 +95,46 @@ def _max_around(act: np.ndarray, times_s: np.ndarray, fps: float, radius_frames:
 def _embedding_novelty(emb: np.ndarray, fps: float, bar_starts: np.ndarray, end_s: float, width: int,
                        min_bars: int) -> np.ndarray:
     """Per-bar novelty (n_bars,): cosine novelty of the bars' mean embeddings over ``width`` bars,
-    divided by the largest among the bars a section may start at (``min_bars`` from either end),
-    so the strongest candidate change of a track scores 1 and the noisier short-window ends do not
-    set the scale."""
+    divided by the largest among the bars a section may start at (:func:`.sections.scale_inner`)."""
     feats = secmod.aggregate(np.asarray(emb, dtype=np.float64), fps, np.append(bar_starts, end_s))
-    nov = secmod.cosine_novelty(feats, width)
-    inner = nov[min_bars: len(nov) - min_bars + 1]
-    top = float(inner.max()) if len(inner) else 0.0
-    return np.minimum(nov / top, 1.0) if top > 1e-6 else np.zeros_like(nov)
+    return secmod.scale_inner(secmod.cosine_novelty(feats, width), min_bars)
+
+
+@lru_cache(maxsize=1)
+def _model_band_index() -> np.ndarray:
+    return mel_band_index(ANALYSIS_RATE_HZ, MODEL_N_FFT, MODEL_N_MELS, MODEL_FMIN_HZ, MODEL_FMAX_HZ)
+
+
+def _band_novelty(mel_db: np.ndarray, fps: float, bar_starts: np.ndarray, end_s: float, min_bars: int,
+                  percentile: float) -> np.ndarray:
+    """Per-bar novelty (n_bars,) of the bass/mid/high/overall levels heard in the log-mel (the
+    ``dsp`` detector's evidence: drums or bass in or out, a breakdown, the full groove back),
+    divided by its ``percentile`` over the bars a section may start at."""
+    power = band_power_from_mel(mel_db, _model_band_index())
+    levels = secmod.bar_levels_db(power, fps, np.append(bar_starts, end_s))
+    return secmod.scale_inner(secmod.two_scale_novelty(secmod.weighted_levels(levels)), min_bars, percentile)
+
+
+def boundary_score(act: dict[str, np.ndarray], fps: float, edges: np.ndarray, end_s: float, radius: int,
+                   cfg: PostConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(score, head) per bar: ``head`` is the boundary head's largest activation within ``radius``
+    frames of each bar start; ``score`` the larger of the head and the novelty, the mean of the
+    embedding novelty and (weighted ``band_novelty_weight``) the band-level novelty."""
+    head = _max_around(act["boundary"].astype(np.float64), edges, fps, radius)
+    if len(edges) < 2:
+        return head, head
+    parts, weights = [], []
+    if cfg.novelty_weight > 0 and act.get("embedding") is not None:
+        parts.append(_embedding_novelty(act["embedding"], fps, edges, end_s, cfg.novelty_bars, cfg.min_section_bars))
+        weights.append(cfg.novelty_weight)
+    if cfg.band_novelty_weight > 0 and act.get("mel") is not None:
+        parts.append(_band_novelty(act["mel"], fps, edges, end_s, cfg.min_section_bars, cfg.band_novelty_percentile))
+        weights.append(cfg.band_novelty_weight)
+    if not parts:
+        return head, head
+    if len(parts) == 1:  # one kind of novelty: its weight scales it (novelty_weight's old meaning)
+        return np.maximum(head, weights[0] * parts[0]), head
+    return np.maximum(head, np.average(np.stack(parts), axis=0, weights=weights)), head
 
 
 def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudness_db: np.ndarray, *,
@@ -121,11 +166,7 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
         return pipeline.trivial(path, duration_s, energy, name, g.bpm, bars.beats)
     edges = bars.starts
     radius = max(1, int(round(cfg.boundary_radius_beats * g.period_s * fps)))
-    head = _max_around(act["boundary"].astype(np.float64), edges, fps, radius)
-    bscore = head
-    if cfg.novelty_weight > 0 and act.get("embedding") is not None and len(edges) > 1:
-        nov = _embedding_novelty(act["embedding"], fps, edges, bars.end_s, cfg.novelty_bars, cfg.min_section_bars)
-        bscore = np.maximum(head, cfg.novelty_weight * nov)
+    bscore, head = boundary_score(act, fps, edges, bars.end_s, radius, cfg)
     picked, score, weight = pipeline.boundaries(bscore, threshold=cfg.boundary_threshold,
                                                 min_bars=cfg.min_section_bars, end_bars=cfg.min_end_bars)
     bounds = np.array([edges[0]] + [edges[i] for i in picked] + [bars.end_s])

@@ -42,6 +42,37 @@ def block_novelty(feats: np.ndarray, width: int) -> np.ndarray:
     return nov
 
 
+LEVEL_WEIGHTS = (1.5, 1.0, 0.4, 1.0)  # bass, mid, high, all: kick and bass count most, hats least
+
+
+def bar_levels_db(power: np.ndarray, fps: float, edges_s: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
+    """(len(edges_s) - 1, k) mean of each column of ``power`` ((n_frames, k) linear band power) over
+    each interval, in dB relative to the column's 99th percentile of frames, floored at ``floor_db``."""
+    ref = np.percentile(power, 99, axis=0) + 1e-20
+    agg = aggregate(power, fps, edges_s)
+    return np.maximum(10.0 * np.log10(agg / ref + 1e-20), floor_db)
+
+
+def weighted_levels(levels_db: np.ndarray) -> np.ndarray:
+    """Bass/mid/high/all levels (dB) as novelty features: ~1 per 6 dB, weighted by :data:`LEVEL_WEIGHTS`."""
+    return np.asarray(levels_db) * np.asarray(LEVEL_WEIGHTS) / 6.0
+
+
+def two_scale_novelty(feats: np.ndarray) -> np.ndarray:
+    """:func:`block_novelty` over 2 bars (half weight) plus over 4 bars: a change that holds for a
+    phrase scores more than a one-bar fill."""
+    return 0.5 * block_novelty(feats, 2) + block_novelty(feats, 4)
+
+
+def scale_inner(nov: np.ndarray, min_bars: int, percentile: float = 100.0) -> np.ndarray:
+    """``nov`` divided by its ``percentile`` over the bars a section may start at (``min_bars``
+    from either end) and clipped to 1: the track's strongest changes score 1, and the noisier
+    short-window ends do not set the scale."""
+    inner = nov[min_bars: len(nov) - min_bars + 1]
+    top = float(np.percentile(inner, percentile)) if len(inner) else 0.0
+    return np.minimum(nov / top, 1.0) if top > 1e-6 else np.zeros_like(nov)
+
+
 def cosine_novelty(feats: np.ndarray, width: int) -> np.ndarray:
     """Novelty (n,) of a (n, d) sequence of embeddings: cosine distance (0-2) between the mean unit
     vector of the ``width`` items before index i and of the ``width`` items from i on (i starts
