@@ -11,8 +11,8 @@ Activations are at the model's frame rate (43.07 Hz):
    novelty* (bass/mid/high levels of the log-mel over 2 and 4 bars, divided by the track's
    ``band_novelty_percentile``: drums or bass in or out), x the phrase prior, then picked;
 4. section labels from the label probabilities; neighbours with the same label merge unless their
-   boundary scored ``keep_same_label`` or more (every label by default: drums entering mid-intro
-   start a part a DJ cues); drops where a drop section begins;
+   boundary scored ``keep_same_label`` or more (every label but buildup by default: drums entering
+   mid-intro start a part a DJ cues); drops where a drop section begins;
 5. energy: the energy head (bass/mid/high in [0, 1]) averaged to ~10.8 Hz;
 6. with a personal model, its learnt cue style (:mod:`.cue_style`) fills ``Analysis.cue_points``.
 """
@@ -39,7 +39,7 @@ from djstruct.postprocess import sections as secmod
 from djstruct.postprocess.cue_style import CueStyle, pick_cues
 from djstruct.postprocess.labels import labels_from_probs, sections_from_bounds
 from djstruct.signal import active_span, band_power_from_mel, mel_band_index
-from djstruct.types import SECTION_LABELS, Analysis, Energy
+from djstruct.types import Analysis, Energy
 
 POST_REVISION = 4  # bump when post-processing changes results, so stored analyses are redone
 
@@ -59,8 +59,9 @@ class PostConfig:
     band_novelty_percentile: float = 95.0  # ... scaled so that this percentile of a track's bars scores 1
     keep_same_label: float = 0.5  # a boundary whose (phrase-weighted) score reaches this stays even
     # between two sections with the same label, if that label is one of ``split_same``
-    split_same: tuple[str, ...] = SECTION_LABELS  # the labels whose same-label neighbours may stay apart:
-    # drums entering mid-intro, the full groove back mid-breakdown, a double drop (revision 3: drops only)
+    split_same: tuple[str, ...] = ("intro", "drop", "breakdown", "outro")  # labels whose same-label
+    # neighbours may stay apart: drums entering mid-intro, the groove back mid-breakdown, a double drop,
+    # the bass leaving mid-outro (revision 3: drops only); a buildup is one run-up, rolls and all
     label_grammar: bool = True  # intros only at the start, outros only at the end (labels.grammar_labels)
     label_ends: bool = True  # ... and (3+ sections) the track opens on its intro and ends on its outro
     phase_spec: float = 0.5  # bar phase: weight of spectral change beside the downbeat head (phase.py)
