@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import itertools
 import time
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,29 @@ GRID = {
 }
 
 
+def validation_activations(ck: Any, seed: int, n: int, *, render: bool = True) -> list[tuple[Any, ...]]:
+    """(activations, loudness, duration, truth) of the sampled heldout-pool validation tracks of
+    corpus ``seed`` from the feature cache (rendered first when ``render``)."""
+    if seed in EVAL_SEEDS:
+        raise SystemExit(f"seed {seed} is an evaluation seed: tune on validation tracks only")
+    cache = config.feature_cache_dir()
+    if render:
+        ds.build_corpus(n, seed, cache, engine="sampled", pool="heldout")
+    paths = [ds.track_cache_path(cache, seed, i, "sampled", "heldout") for i in range(n)]
+    tracks = [ds.load_track(p) for p in paths if p.is_file()]
+    t0 = time.perf_counter()
+    acts = [(mel_activations(ck.model, tr.mel), fe.loudness_db(tr.mel),
+             float(tr.truth.get("duration_s", tr.n_frames / fe.FPS)), tr.truth) for tr in tracks]
+    print(f"activations of {len(acts)} validation tracks in {time.perf_counter() - t0:.0f} s")
+    return acts
+
+
+def validation_metrics(acts: list[tuple[Any, ...]], cfg: PostConfig) -> dict[str, float]:
+    """Mean :data:`METRICS` of the post-processing ``cfg`` over the validation tracks."""
+    scores = [score_track(truth, postprocess(a, fe.FPS, dur, loud, cfg=cfg)) for a, loud, dur, truth in acts]
+    return {k: float(np.mean([s[k] for s in scores if k in s])) for k in METRICS}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", default="default")
@@ -47,19 +71,12 @@ def main() -> None:
         raise SystemExit(f"seed {args.seed} is an evaluation seed: tune on validation tracks only")
     ck = load_model(args.model)
     base = PostConfig.from_dict(ck.extra.get("postprocess", {}))
-    cache = config.feature_cache_dir()
-    paths = [ds.track_cache_path(cache, args.seed, i, "sampled", "heldout") for i in range(args.n)]
-    tracks = [ds.load_track(p) for p in paths if p.is_file()]
-    print(f"{len(tracks)} validation tracks of seed {args.seed}; model {args.model} ({ck.sha256[:12]})")
-    t0 = time.perf_counter()
-    acts = [(mel_activations(ck.model, tr.mel), fe.loudness_db(tr.mel),
-             float(tr.truth.get("duration_s", tr.n_frames / fe.FPS)), tr.truth) for tr in tracks]
-    print(f"activations in {time.perf_counter() - t0:.0f} s")
+    acts = validation_activations(ck, args.seed, args.n, render=False)
+    print(f"{len(acts)} validation tracks of seed {args.seed}; model {args.model} ({ck.sha256[:12]})")
     rows = []
     for combo in itertools.product(*GRID.values()):
         cfg = dataclasses.replace(base, **dict(zip(GRID, combo, strict=True)))
-        scores = [score_track(truth, postprocess(a, fe.FPS, dur, loud, cfg=cfg)) for a, loud, dur, truth in acts]
-        m = {k: float(np.mean([s[k] for s in scores if k in s])) for k in METRICS}
+        m = validation_metrics(acts, cfg)
         rows.append((selection_score(m), combo, m))
     rows.sort(key=lambda r: -r[0])
     keys = ("boundary_f05", "boundary_f3", "drop_f", "downbeat_f", "label_acc")
