@@ -60,8 +60,13 @@ def mel_band_index(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -
 def band_power_from_mel(mel_db: np.ndarray, band_index: np.ndarray) -> np.ndarray:
     """(n_frames, 4) float64 linear power in the bass, mid, high and all bands of a (n_frames,
     n_mels) dB log-mel, ``band_index`` giving each bin's band (:func:`mel_band_index`)."""
-    p = 10.0 ** (np.asarray(mel_db, dtype=np.float64) / 10.0)
-    return np.stack([p[:, band_index == b].sum(axis=1) for b in range(3)] + [p.sum(axis=1)], axis=1)
+    mel_db = np.asarray(mel_db)
+    onehot = (np.asarray(band_index)[:, None] == np.arange(3)[None, :]).astype(np.float64)
+    onehot = np.concatenate([onehot, np.ones((len(band_index), 1))], axis=1)  # (n_mels, 4)
+    out = np.empty((len(mel_db), 4), dtype=np.float64)
+    for i in range(0, len(mel_db), 1 << 15):  # in blocks: a 2-hour mix never holds a float64 copy of its mel
+        out[i: i + (1 << 15)] = (10.0 ** (mel_db[i: i + (1 << 15)].astype(np.float64) / 10.0)) @ onehot
+    return out
 
 
 def band_level_to_unit(db: np.ndarray) -> np.ndarray:
