@@ -180,7 +180,11 @@ def test_mutated_files_through_the_cli(cases: list[Case], tmp_path: Path) -> Non
         container = list(_FILE_FORMAT)[i % 3]
         sub = tmp_path / f"lib{i}"
         _, _, (f,) = make_library(sub, n=1, fmt=_FILE_FORMAT[container])
-        _, values = mutate(rng, rng.choice(per_format[container]))
+        case = rng.choice(per_format[container])
+        _, values = mutate(rng, case)
+        if i == 0:  # one file as a DJ left it, without a beat grid: its cues are written on djstruct's
+            # grid whichever fixtures are present (tests/data only, or shared/ too), so undo has work
+            values = {k: v for k, v in case.values.items() if "BeatGrid" not in k}
         put_serato(f, dict(values))
         lib.mkdir(exist_ok=True)
         target = lib / f"{i:02d}{f.suffix}"
