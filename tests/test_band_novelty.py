@@ -8,11 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from djstruct.constants import ANALYSIS_RATE_HZ, MODEL_FMAX_HZ, MODEL_FMIN_HZ, MODEL_N_FFT, MODEL_N_MELS
+from djstruct.constants import MODEL_N_MELS
 from djstruct.postprocess import activations as actmod
 from djstruct.postprocess import sections as secmod
 from djstruct.postprocess.activations import PostConfig, postprocess
-from djstruct.signal import band_power_from_mel, mel_band_index
+from djstruct.signal import band_power_from_mel, model_mel_band_index
 
 FPS = 22050 / 512
 BPM = 120.0
@@ -21,7 +21,7 @@ N_BARS = 64
 
 
 def _band_index() -> np.ndarray:
-    return mel_band_index(ANALYSIS_RATE_HZ, MODEL_N_FFT, MODEL_N_MELS, MODEL_FMIN_HZ, MODEL_FMAX_HZ)
+    return model_mel_band_index()
 
 
 def _mel(bass_bars: tuple[int, int]) -> np.ndarray:
@@ -130,3 +130,14 @@ def test_bass_entering_mid_intro_starts_a_section_of_its_own() -> None:
     assert [(round(s.start_s / BAR_S), s.label) for s in old.sections] == [(0, "intro"), (32, "drop"), (48, "outro")]
     no_band = postprocess(act, FPS, len(mel) / FPS, loud, cfg=replace(PostConfig(), band_novelty_weight=0.0))
     assert 16 not in [round(s.start_s / BAR_S) for s in no_band.sections]
+
+
+def test_the_shipped_model_runs_revision_4_as_documented() -> None:
+    """The model card's settings: threshold 0.3 stored in the checkpoint, band novelty on at its
+    95th percentile, same-label parts for intros, drops, breakdowns and outros."""
+    pytest.importorskip("torch")
+    from djstruct.detect.ml import MlDetector
+
+    post = MlDetector().post
+    assert post.boundary_threshold == 0.3 and post.band_novelty_weight == 1.0
+    assert post.band_novelty_percentile == 95.0 and post.split_same == ("intro", "drop", "breakdown", "outro")

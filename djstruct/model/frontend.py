@@ -26,8 +26,7 @@ from djstruct.constants import (
     MODEL_N_FFT,
     MODEL_N_MELS,
 )
-from djstruct.signal import band_level_to_unit, band_power_from_mel, mel_filterbank
-from djstruct.signal import mel_band_index as signal_band_index
+from djstruct.signal import band_level_to_unit, band_power_from_mel, mel_filterbank, model_mel_band_index
 
 SAMPLE_RATE_HZ, N_FFT, HOP, N_MELS = ANALYSIS_RATE_HZ, MODEL_N_FFT, MODEL_HOP, MODEL_N_MELS
 FMIN_HZ, FMAX_HZ, FPS = MODEL_FMIN_HZ, MODEL_FMAX_HZ, MODEL_FPS
@@ -54,12 +53,6 @@ def _window() -> torch.Tensor:
     return torch.hann_window(N_FFT)
 
 
-@lru_cache(maxsize=1)
-def mel_band_index() -> np.ndarray:
-    """(N_MELS,) int: the energy band (0 bass, 1 mid, 2 high) of each mel bin's centre frequency."""
-    return signal_band_index(SAMPLE_RATE_HZ, N_FFT, N_MELS, FMIN_HZ, FMAX_HZ)
-
-
 def log_mel(wave: torch.Tensor | np.ndarray) -> torch.Tensor:
     """Log-mel of ``wave`` (n,) or (B, n) at 22050 Hz -> (n_frames, N_MELS) or (B, n_frames, N_MELS)
     float32 dB. The whole STFT is held at once: about 12 bytes x 513 bins per frame, ~100 MB for a
@@ -82,7 +75,7 @@ def log_mel(wave: torch.Tensor | np.ndarray) -> torch.Tensor:
 def band_energy_from_mel(mel_db: np.ndarray) -> np.ndarray:
     """(n_frames, 3) float32 in [0, 1]: bass/mid/high power from a (n_frames, N_MELS) dB log-mel,
     mapped by :func:`djstruct.signal.band_level_to_unit` like the ``dsp`` detector's energy."""
-    sums = band_power_from_mel(mel_db, mel_band_index())[:, :3]
+    sums = band_power_from_mel(mel_db, model_mel_band_index())[:, :3]
     return band_level_to_unit(10.0 * np.log10(sums + 1e-10))
 
 

@@ -20,25 +20,17 @@ Activations are at the model's frame rate (43.07 Hz):
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from djstruct.constants import (
-    ANALYSIS_RATE_HZ,
-    MODEL_ENERGY_DECIMATE,
-    MODEL_FMAX_HZ,
-    MODEL_FMIN_HZ,
-    MODEL_N_FFT,
-    MODEL_N_MELS,
-)
+from djstruct.constants import MODEL_ENERGY_DECIMATE
 from djstruct.postprocess import phase as phasemod
 from djstruct.postprocess import pipeline
 from djstruct.postprocess import sections as secmod
 from djstruct.postprocess.cue_style import CueStyle, pick_cues
 from djstruct.postprocess.labels import labels_from_probs, sections_from_bounds
-from djstruct.signal import active_span, band_power_from_mel, mel_band_index
+from djstruct.signal import active_span, band_power_from_mel, model_mel_band_index
 from djstruct.types import Analysis, Energy
 
 POST_REVISION = 4  # bump when post-processing changes results, so stored analyses are redone
@@ -101,17 +93,12 @@ def _embedding_novelty(emb: np.ndarray, fps: float, bar_starts: np.ndarray, end_
     return secmod.scale_inner(secmod.cosine_novelty(feats, width), min_bars)
 
 
-@lru_cache(maxsize=1)
-def _model_band_index() -> np.ndarray:
-    return mel_band_index(ANALYSIS_RATE_HZ, MODEL_N_FFT, MODEL_N_MELS, MODEL_FMIN_HZ, MODEL_FMAX_HZ)
-
-
 def _band_novelty(mel_db: np.ndarray, fps: float, bar_starts: np.ndarray, end_s: float, min_bars: int,
                   percentile: float) -> np.ndarray:
     """Per-bar novelty (n_bars,) of the bass/mid/high/overall levels heard in the log-mel (the
     ``dsp`` detector's evidence: drums or bass in or out, a breakdown, the full groove back),
     divided by its ``percentile`` over the bars a section may start at."""
-    power = band_power_from_mel(mel_db, _model_band_index())
+    power = band_power_from_mel(mel_db, model_mel_band_index())
     levels = secmod.bar_levels_db(power, fps, np.append(bar_starts, end_s))
     return secmod.scale_inner(secmod.two_scale_novelty(secmod.weighted_levels(levels)), min_bars, percentile)
 
