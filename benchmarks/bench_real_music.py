@@ -14,7 +14,9 @@ plus librosa's tempo estimate as an independent third opinion, and prints per tr
 
 ``--annotations benchmarks/data/real_music_sections.json`` adds a check against section starts
 marked by hand (by eye, on spectrograms and loudness curves, before any detector output was
-looked at): F-measure of each detector's section starts at +-3 s and +-0.5 s (the usual
+looked at; a start is where a DJ would put a cue, drums or bass in/out included): F-measure of
+each detector's cue-worthy starts (``Analysis.parts``: the section starts and the changes inside
+sections; ``ml-sec``: ``ml``'s section starts alone) at +-3 s and +-0.5 s (the usual
 structure-evaluation windows), summed over the tracks, in total and per annotation set (the file's
 ``_tracks`` names each track's set, Debian package, version and path in the package). Set 1: 13 short
 tracks of ``xmoto-data`` and ``extremetuxracer-data`` (``apt-get download`` + ``dpkg -x``). Set 2: 25
@@ -112,7 +114,8 @@ def main() -> None:
               f"{src.get('path', '?')})")
     groups = ["all", *sorted({set_of[f.name] for f in files if f.name in marks})]
     # (group, detector, window) -> [matched, n_est, n_ref]
-    hits = {(g, det, w): [0, 0, 0] for g in groups for det in ("dsp", "ml") for w in (3.0, 0.5)}
+    dets = ("dsp", "ml", "ml-sec")  # ml: its cue points (sections and the changes inside); ml-sec: sections only
+    hits = {(g, det, w): [0, 0, 0] for g in groups for det in dets for w in (3.0, 0.5)}
     dsp, ml = get_detector("dsp"), get_detector("ml", model=args.model)
     rows, errors, secs = [], 0, {"dsp": 0.0, "ml": 0.0}
     print(f"{'track':28s} {'dsp':>7s} {'ml':>7s} {'librosa':>7s}  ml=dsp ml=lib dsp=lib  on-down  n_sec dsp/ml  "
@@ -152,8 +155,8 @@ def main() -> None:
         rows.append(r)
         if f.name in marks:
             ref_marks = np.asarray(marks[f.name], dtype=float)
-            for det, an in (("dsp", a), ("ml", m)):
-                est_s = np.array([s.start_s for s in an.sections[1:]])
+            for det, secs_of in (("dsp", a.parts), ("ml", m.parts), ("ml-sec", m.sections)):
+                est_s = np.array([s.start_s for s in secs_of[1:]])
                 for w in (3.0, 0.5):
                     k = len(mir_eval.util.match_events(ref_marks, est_s, w)) if len(est_s) else 0
                     for g in ("all", set_of[f.name]):
@@ -186,7 +189,7 @@ def main() -> None:
         n_ann = sum(1 for f in files if f.name in marks and g in ("all", set_of[f.name]))
         what = "all sets" if g == "all" else f"set {g}"
         print(f"Hand-marked section starts, {what} ({n_ann} tracks, {hits[(g, 'dsp', 3.0)][2]} starts):")
-        for det in ("dsp", "ml"):
+        for det in dets:
             for w in (3.0, 0.5):
                 k, n_est, n_ref = hits[(g, det, w)]
                 p, rc = k / max(n_est, 1), k / max(n_ref, 1)

@@ -8,7 +8,9 @@ and measure the choice on real music it was not chosen on (leave one Debian pack
 - Real music: the tracks of ``benchmarks/data/real_music_sections.json`` found under the folders
   (as for ``bench_real_music.py``), each with the Debian package it comes from.
 - For every combination of :data:`GRID`: the validation metrics and, per real track, how many of
-  its hand-marked section starts are found within +-3 s and +-0.5 s.
+  its hand-marked section starts are found within +-3 s and +-0.5 s by the detector's cue-worthy
+  starts (``Analysis.parts``: section starts and the changes inside sections, as the hand marks
+  count drums or bass in/out).
 - The rule (fixed before the leave-one-package-out figure was first computed): among the combinations whose validation
   selection score (mean of boundary F +-0.5 s, drop F1, downbeat F, label accuracy) is at least
   ``--min-val``, take the one with the best pooled F +-3 s on the real tracks (ties: validation).
@@ -79,7 +81,7 @@ def hits(real: dict[str, Any], cfg: PostConfig) -> dict[str, tuple[int, int, int
     out = {}
     for name, (act, dur, ref, _pkg) in real.items():
         a = finish(act, MODEL_FPS, dur, name, name="ml", post=cfg, style=None)
-        est = np.array([s.start_s for s in a.sections[1:]])
+        est = np.array([s.start_s for s in a.parts[1:]])  # cue-worthy starts, as the hand marks are
         k = [len(mir_eval.util.match_events(ref, est, w)) if len(est) else 0 for w in (3.0, 0.5)]
         out[name] = (k[0], k[1], len(est), len(ref))
     return out

@@ -96,6 +96,24 @@ class Analysis:
     detector: str
     confidence: float = 0.0
     cue_points: tuple[float, ...] = ()  # where a learnt personal cue style puts cues (empty: none)
+    changes: tuple[float, ...] = ()  # where a new part starts inside a section (drums in mid-intro), s
+
+    @property
+    def parts(self) -> tuple[Section, ...]:
+        """The sections cut at their ``changes``: each piece keeps its section's label (an intro
+        whose drums enter after 16 bars is two "intro" parts). What cue points are placed on."""
+        if not self.changes:
+            return self.sections
+        cuts = sorted(self.changes)
+        out: list[Section] = []
+        for s in self.sections:
+            a = s.start_s
+            for c in cuts:
+                if s.start_s < c < s.end_s:
+                    out.append(Section(a, c, s.label))
+                    a = c
+            out.append(Section(a, s.end_s, s.label))
+        return tuple(out)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -109,6 +127,7 @@ class Analysis:
             "energy": None if self.energy is None else self.energy.to_dict(),
             "detector": self.detector,
             "confidence": _r(self.confidence, 3),
+            "changes": [_r(c) for c in self.changes],
         }
         if self.cue_points:
             out["cue_points"] = _round_list(self.cue_points, 4)
@@ -128,6 +147,7 @@ class Analysis:
             detector=str(d.get("detector", "")),
             confidence=float(d.get("confidence", 0.0)),
             cue_points=tuple(float(x) for x in d.get("cue_points", ())),
+            changes=tuple(float(x) for x in d.get("changes", ())),
         )
 
 

@@ -110,11 +110,11 @@ def test_boundary_score_averages_embedding_and_band_novelty() -> None:
     assert only_band[16] == pytest.approx(1.0)
 
 
-def test_bass_entering_mid_intro_starts_a_section_of_its_own() -> None:
+def test_bass_entering_mid_intro_starts_a_part_of_its_own() -> None:
     """An intro whose bass comes in at bar 16, a drop from bar 32, an outro without bass from bar
-    48, and a model whose embedding only changes at the drop and the outro: the bass entry is a section
-    start (a DJ cues it) although the label head hears one intro; revision 3, which merged
-    same-label neighbours unless they were drops, gave one intro."""
+    48, and a model whose embedding only changes at the drop and the outro: the bass entry starts a
+    part (a DJ cues it) inside the one intro the label head hears (revision 4 made it a second
+    "intro" section); revision 3, which kept same-label neighbours apart only for drops, lost it."""
     mel = _mel((16, 48))
     mel[int(32 * BAR_S * FPS): int(48 * BAR_S * FPS), np.flatnonzero(_band_index() == 1)] += 12.0  # the drop
     labels = np.zeros(len(mel), dtype=np.int64)
@@ -124,20 +124,28 @@ def test_bass_entering_mid_intro_starts_a_section_of_its_own() -> None:
     act["embedding"] = np.eye(8)[np.minimum(labels, 3)]  # the model hears the drop and the outro, not the bass
     loud = 10.0 * np.log10((10.0 ** (mel / 10.0)).sum(axis=1))
     a = postprocess(act, FPS, len(mel) / FPS, loud)
-    assert [(round(s.start_s / BAR_S), s.label) for s in a.sections] == [(0, "intro"), (16, "intro"), (32, "drop"),
-                                                                            (48, "outro")]
+    assert [(round(s.start_s / BAR_S), s.label) for s in a.sections] == [(0, "intro"), (32, "drop"), (48, "outro")]
+    assert [round(c / BAR_S) for c in a.changes] == [16]
+    assert [(round(s.start_s / BAR_S), s.label) for s in a.parts] == [(0, "intro"), (16, "intro"), (32, "drop"),
+                                                                         (48, "outro")]
+    rev4_cfg = replace(PostConfig(), new_section_same=PostConfig().split_same)
+    rev4 = postprocess(act, FPS, len(mel) / FPS, loud, cfg=rev4_cfg)
+    assert rev4.sections == a.parts and rev4.changes == ()
     old = postprocess(act, FPS, len(mel) / FPS, loud, cfg=replace(PostConfig(), split_same=("drop",)))
-    assert [(round(s.start_s / BAR_S), s.label) for s in old.sections] == [(0, "intro"), (32, "drop"), (48, "outro")]
+    assert [(round(s.start_s / BAR_S), s.label) for s in old.parts] == [(0, "intro"), (32, "drop"), (48, "outro")]
     no_band = postprocess(act, FPS, len(mel) / FPS, loud, cfg=replace(PostConfig(), band_novelty_weight=0.0))
-    assert 16 not in [round(s.start_s / BAR_S) for s in no_band.sections]
+    assert 16 not in [round(s.start_s / BAR_S) for s in no_band.parts]
 
 
-def test_the_shipped_model_runs_revision_4_as_documented() -> None:
+def test_the_shipped_model_runs_revision_5_as_documented() -> None:
     """The model card's settings: threshold 0.3 stored in the checkpoint, band novelty on at its
-    95th percentile, same-label parts for intros, drops, breakdowns and outros."""
+    95th percentile, same-label parts for intros, drops, breakdowns and outros, of which only a
+    drop starts a new section (the others are changes inside one), ring-out bars trimmed."""
     pytest.importorskip("torch")
     from djstruct.detect.ml import MlDetector
 
     post = MlDetector().post
     assert post.boundary_threshold == 0.3 and post.band_novelty_weight == 1.0
     assert post.band_novelty_percentile == 95.0 and post.split_same == ("intro", "drop", "breakdown", "outro")
+    assert post.new_section_same == ("drop",)
+    assert post.ring_out_bars == 2 and post.ring_out_decay_db == 15.0

@@ -125,12 +125,12 @@ def plan_cues(analysis: Analysis, layout: Layout, library_grid: LibraryGrid | No
 
 
 def _sections(analysis: Analysis, layout: Layout, snap: _Snap) -> tuple[list[_Point], list[_Point]]:
-    """Section starts to cue, named ("Drop 2"), and new parts inside a section: a section with the
-    same label as the one before goes on ("Drop 1 +16"). Sections shorter than the layout's
-    minimum are left out (the first one never: the track starts there); two starts on one bar
-    leave the later section there."""
+    """Section starts to cue, named ("Drop 2"), and new parts inside a section: a change inside a
+    section (``Analysis.changes``), or a section with the same label as the one before, goes on
+    ("Intro +16", "Drop 1 +16"). Parts shorter than the layout's minimum are left out (the first
+    one never: the track starts there); two starts on one bar leave the later part there."""
     starts: list[tuple[float, int, str]] = []
-    for i, s in enumerate(analysis.sections):
+    for i, s in enumerate(analysis.parts):
         hit = snap.start(s.start_s)
         if hit is None:
             continue

@@ -10,9 +10,11 @@ Activations are at the model's frame rate (43.07 Hz):
    embeddings over ``novelty_bars`` either side, divided by the track's largest) and the *band
    novelty* (bass/mid/high levels of the log-mel over 2 and 4 bars, divided by the track's
    ``band_novelty_percentile``: drums or bass in or out), x the phrase prior, then picked;
-4. section labels from the label probabilities; neighbours with the same label merge unless their
-   boundary scored ``keep_same_label`` or more (every label but buildup by default: drums entering
-   mid-intro start a part a DJ cues); drops where a drop section begins;
+4. section labels from the label probabilities; neighbours with the same label merge. Where their
+   boundary scored ``keep_same_label`` or more (every label but buildup by default) a drop starts a
+   new drop section (a double drop), and an intro, breakdown or outro goes on with a *change* inside
+   (``Analysis.changes``: drums entering mid-intro start a part a DJ cues, not a new section);
+   drops where a drop section begins;
 5. energy: the energy head (bass/mid/high in [0, 1]) averaged to ~10.8 Hz;
 6. with a personal model, its learnt cue style (:mod:`.cue_style`) fills ``Analysis.cue_points``.
 """
@@ -29,11 +31,11 @@ from djstruct.postprocess import phase as phasemod
 from djstruct.postprocess import pipeline
 from djstruct.postprocess import sections as secmod
 from djstruct.postprocess.cue_style import CueStyle, pick_cues
-from djstruct.postprocess.labels import labels_from_probs, sections_from_bounds
+from djstruct.postprocess.labels import inner_changes, labels_from_probs, sections_from_bounds
 from djstruct.signal import active_span, band_power_from_mel, model_mel_band_index
 from djstruct.types import Analysis, Energy
 
-POST_REVISION = 4  # bump when post-processing changes results, so stored analyses are redone
+POST_REVISION = 5  # bump when post-processing changes results, so stored analyses are redone
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class PostConfig:
     boundary_threshold: float = 0.3
     min_section_bars: int = 4
     min_end_bars: int = 8  # the last section is at least this long (no 4-bar tail over a fade)
+    ring_out_bars: int = 2  # at most this many last bars that only ring out the final hit end no section
+    ring_out_decay_db: float = 15.0  # ... a bar whose level only falls, this much, with no beat after its first
     boundary_radius_beats: float = 0.5  # look for the boundary peak within +- this around a downbeat
     novelty_bars: int = 4  # embedding novelty: compare the mean embedding of this many bars before/after
     novelty_weight: float = 1.0  # embedding novelty's weight (0: none; with the band novelty 0 too: head only)
@@ -54,6 +58,9 @@ class PostConfig:
     split_same: tuple[str, ...] = ("intro", "drop", "breakdown", "outro")  # labels whose same-label
     # neighbours may stay apart: drums entering mid-intro, the groove back mid-breakdown, a double drop,
     # the bass leaving mid-outro (revision 3: drops only); a buildup is one run-up, rolls and all
+    new_section_same: tuple[str, ...] = ("drop",)  # of those, the labels whose kept boundary starts a new
+    # section (a double drop); for the others it is a change inside one section (``Analysis.changes``:
+    # the drums entering mid-intro are still the intro, but a part a DJ cues). Revision 4: all of them
     label_grammar: bool = True  # intros only at the start, outros only at the end (labels.grammar_labels)
     label_ends: bool = True  # ... and (3+ sections) the track opens on its intro and ends on its outro
     phase_spec: float = 0.5  # bar phase: weight of spectral change beside the downbeat head (phase.py)
@@ -68,7 +75,8 @@ class PostConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PostConfig:
         """From a checkpoint's ``extra["postprocess"]`` (unknown keys ignored)."""
-        conv = {"bpm_range": tuple, "half_time_bpm": tuple, "split_same": tuple, "min_section_bars": int,
+        conv = {"bpm_range": tuple, "half_time_bpm": tuple, "split_same": tuple, "new_section_same": tuple,
+                "min_section_bars": int,
                 "min_end_bars": int, "novelty_bars": int}
         return cls(**{k: conv.get(k, lambda x: x)(v) for k, v in d.items() if k in cls.__dataclass_fields__})
 
@@ -152,21 +160,27 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
     bars = pipeline.bars(g.beats, phase, g.period_s, span[1], duration_s)
     if not bars.whole:
         return pipeline.trivial(path, duration_s, energy, name, g.bpm, bars.beats)
-    edges = bars.starts
+    tail = pipeline.ring_out_bars(loudness_db, act["beat"], fps, bars, g.period_s, max_bars=cfg.ring_out_bars,
+                                  decay_db=cfg.ring_out_decay_db) if cfg.ring_out_bars > 0 else 0
+    edges = bars.starts[: len(bars.starts) - tail]
+    end_s = bars.end_s - tail * bars.bar_s  # the music stops here; a final hit rings out after
     radius = max(1, int(round(cfg.boundary_radius_beats * g.period_s * fps)))
-    bscore, head = boundary_score(act, fps, edges, bars.end_s, radius, cfg)
+    bscore, head = boundary_score(act, fps, edges, end_s, radius, cfg)
     picked, score, weight = pipeline.boundaries(bscore, threshold=cfg.boundary_threshold,
                                                 min_bars=cfg.min_section_bars, end_bars=cfg.min_end_bars)
-    bounds = np.array([edges[0]] + [edges[i] for i in picked] + [bars.end_s])
+    bounds = np.array([edges[0]] + [edges[i] for i in picked] + [end_s])
     labels = labels_from_probs(act["label"], fps, bounds, grammar=cfg.label_grammar, ends=cfg.label_ends)
+    kept = [score[i] >= cfg.keep_same_label and labels[k + 1] in cfg.split_same for k, i in enumerate(picked)]
+    new_section = [lab in cfg.new_section_same for lab in labels[1:]]  # per inner boundary
     sections = sections_from_bounds(bounds, labels, merge_same=True,
-                                    keep=[score[i] >= cfg.keep_same_label and labels[k + 1] in cfg.split_same
-                                          for k, i in enumerate(picked)])
+                                    keep=[k and n for k, n in zip(kept, new_section, strict=True)])
+    changes = inner_changes(bounds, labels, [k and not n for k, n in zip(kept, new_section, strict=True)])
     contrast = float(np.mean([head[i] * weight[i] for i in picked])) if picked else 0.0  # the head's own certainty
     analysis = Analysis(
         path=path, duration_s=duration_s, bpm=g.bpm,
         beats=tuple(float(x) for x in bars.beats), downbeats=tuple(float(x) for x in bars.downbeats),
         sections=tuple(sections), drops=pipeline.drops_of(sections), energy=energy, detector=name,
+        changes=changes,
         confidence=float(np.clip((0.5 * g.fit_quality + 0.5 * contrast)
                                  * min(1.0, support / max(cfg.full_beat_support, 1e-9)), 0.0, 1.0)),
     )

@@ -41,8 +41,9 @@ def downbeat_features(down: np.ndarray, analysis: Analysis, beat_s: float) -> np
     """(n, d) features of each downbeat (times in djstruct's timeline): the base set the
     label-issue classifier uses."""
     n = len(down)
-    starts = np.array([s.start_s for s in analysis.sections]) if analysis.sections else np.zeros(0)
-    labels = [s.label for s in analysis.sections]
+    parts = analysis.parts  # section starts and the changes inside sections
+    starts = np.array([s.start_s for s in parts]) if parts else np.zeros(0)
+    labels = [s.label for s in parts]
     drops = np.asarray(analysis.drops) if analysis.drops else np.zeros(0)
     bar_s = 4.0 * beat_s
     feats = []
@@ -110,7 +111,7 @@ def style_features(analysis: Analysis, version: int = FEATURE_VERSION) -> tuple[
     bar_s = 4.0 * beat_s
     extra = np.zeros((len(down), len(_TO_LABEL) * len(_TO_BARS)))
     for li, lab in enumerate(_TO_LABEL):
-        starts = np.array([s.start_s for s in analysis.sections if s.label == lab])
+        starts = np.array([s.start_s for s in analysis.parts if s.label == lab])
         if not len(starts):
             continue
         for i, t in enumerate(down):

@@ -154,3 +154,10 @@ def sections_from_bounds(bounds_s: np.ndarray, labels: list[str], *, merge_same:
         else:
             secs.append(Section(float(a), float(b), lab))
     return secs
+
+
+def inner_changes(bounds_s: np.ndarray, labels: list[str], keep: Sequence[bool]) -> tuple[float, ...]:
+    """The inner boundaries ``bounds_s[i + 1]`` between two sections of the same label whose
+    ``keep[i]`` is true: where a new part starts inside what stays one section."""
+    return tuple(float(bounds_s[i + 1]) for i, k in enumerate(keep)
+                 if k and i + 1 < len(labels) and labels[i] == labels[i + 1])

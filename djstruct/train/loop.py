@@ -35,7 +35,8 @@ from djstruct.train import dataset as ds
 
 log = logging.getLogger(__name__)
 
-EVAL_SEEDS = frozenset({777, 4711, 90210, 1001, 1002})  # held out for evaluation: never train on them
+# held out for evaluation: never train or tune on them (9001, 9002: sampled heldout-pool sets)
+EVAL_SEEDS = frozenset({777, 4711, 90210, 1001, 1002, 9001, 9002})
 THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 
 
