@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from djstruct.cues.plan import load_layout
 from djstruct.report import palette as pal
 from djstruct.report.data import build_entry, cue_diff, cue_marks, page_id, review_key, status_of
 from djstruct.report.render import GENERATOR, script_json, write_assets, write_index, write_track_page
+from djstruct.report.track_js import TRACK_JS
 from djstruct.report.waveform import energy_columns, envelope, file_envelope, from_energy, n_columns, quantise
 from djstruct.store import FileRow, Store
 from djstruct.types import Analysis, Cue, Energy, GridMarker, LibraryGrid, Phrase, Section, Track
@@ -140,6 +142,18 @@ def test_page_json_has_everything_the_page_draws(tmp_path: Path) -> None:
     assert all(c["action"] == "add" for c in planned)
     assert e.row["cues_planned"] == len(planned) and e.row["cues_existing"] == 0
     assert e.row["page"] == "tracks/rb_1.html" and e.row["status"] == "ok" and e.row["sections"] == 4
+
+
+def test_a_change_inside_a_section_is_drawn_and_cued_as_a_new_part(tmp_path: Path) -> None:
+    p = write_wav(tmp_path / "b.wav", 64.0)
+    a = replace(make_analysis(str(p)), changes=(8.0,))  # drums in after 4 bars of the intro
+    track = Track("rb:2", p, "rekordbox-xml", title="B", extras={"library": "rekordbox-xml:/x.xml"})
+    page = build_entry(track, a, None, load_layout("default"), "rekordbox-xml", [], "rb_2").page
+    assert page is not None and page["changes"] == [8.0]
+    assert [s["name"] for s in page["sections"]] == ["Intro", "Build 1", "Drop 1", "Outro"]  # still one intro
+    assert [(c["t"], c["name"]) for c in page["cues"] if c["kind"] == "memory"][:2] == [(0.0, "Intro"),
+                                                                                         (8.0, "Intro +4")]
+    assert "D.changes" in TRACK_JS
 
 
 def test_existing_cues_stay_and_block_planned_ones(tmp_path: Path) -> None:

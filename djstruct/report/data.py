@@ -173,6 +173,7 @@ def build_entry(track: Track, analysis: Analysis | None, row: FileRow | None, la
             "detector": analysis.detector, "confidence": round(analysis.confidence, 3),
             "layout": layout.name, "target": target, "offset_s": round(offset, 4), "grid_source": grid_source,
             "sections": section_marks(analysis, layout, downbeats), "drops": [round(d, 3) for d in analysis.drops],
+            "changes": [round(c, 3) for c in analysis.changes],
             "beats": beats, "downbeats": downbeats, "cues": cues, "wave": None, "energy": None,
             "grid_warning": warning,
         }
