@@ -47,7 +47,7 @@ class PostConfig:
     min_section_bars: int = 4
     min_end_bars: int = 8  # the last section is at least this long (no 4-bar tail over a fade)
     ring_out_bars: int = 2  # at most this many last bars that only ring out the final hit end no section
-    ring_out_decay_db: float = 15.0  # ... a bar whose level only falls, this much, with no beat after its first
+    ring_out_decay_db: float = 15.0  # ... bars whose level falls this much, no beat heard after the first
     boundary_radius_beats: float = 0.5  # look for the boundary peak within +- this around a downbeat
     novelty_bars: int = 4  # embedding novelty: compare the mean embedding of this many bars before/after
     novelty_weight: float = 1.0  # embedding novelty's weight (0: none; with the band novelty 0 too: head only)
@@ -76,8 +76,7 @@ class PostConfig:
     def from_dict(cls, d: dict[str, Any]) -> PostConfig:
         """From a checkpoint's ``extra["postprocess"]`` (unknown keys ignored)."""
         conv = {"bpm_range": tuple, "half_time_bpm": tuple, "split_same": tuple, "new_section_same": tuple,
-                "min_section_bars": int,
-                "min_end_bars": int, "novelty_bars": int}
+                "min_section_bars": int, "min_end_bars": int, "novelty_bars": int, "ring_out_bars": int}
         return cls(**{k: conv.get(k, lambda x: x)(v) for k, v in d.items() if k in cls.__dataclass_fields__})
 
 

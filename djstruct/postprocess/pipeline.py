@@ -4,7 +4,8 @@
 1. :func:`beat_grid`: a beat activation -> tempo (:func:`~.grid.estimate_bpm` over the active
    span) -> a constant-tempo grid (:func:`~.grid.fit_grid`) -> the beats inside the track;
 2. the detector picks the bar phase; :func:`bars` ends the grid on a bar line and gives the
-   downbeats and bar starts (a pickup before the first downbeat is a bar of its own);
+   downbeats and bar starts (a pickup before the first downbeat is a bar of its own); the ``ml``
+   detector then leaves out the last bars that only ring out the final hit (:func:`ring_out_bars`);
 3. :func:`boundaries`: a per-bar boundary score x the 8/16/32-bar phrase prior -> the bars where
    sections start (:func:`~.sections.pick_boundaries`, at least ``min_bars`` apart);
 4. the detector labels the sections; :func:`drops_of` puts a drop where a drop section begins;
