@@ -1,7 +1,8 @@
 """Choose the ``ml`` detector's section parameters on validation tracks and hand-marked real music,
 and measure the choice on real music it was not chosen on (leave one Debian package out).
 
-``DJSTRUCT_CACHE_DIR=... python benchmarks/tune_sections_real.py DIR [DIR ...] [--model default]``
+``DJSTRUCT_CACHE_DIR=... python benchmarks/tune_sections_real.py DIR [DIR ...] [--model default]
+[--starts parts|sections]``
 
 - Validation: the sampled heldout-pool tracks of corpus ``--seed`` (2028, the ones training
   validated on; rendered into the feature cache when missing; never an evaluation seed).
@@ -10,7 +11,7 @@ and measure the choice on real music it was not chosen on (leave one Debian pack
 - For every combination of :data:`GRID`: the validation metrics and, per real track, how many of
   its hand-marked section starts are found within +-3 s and +-0.5 s by the detector's cue-worthy
   starts (``Analysis.parts``: section starts and the changes inside sections, as the hand marks
-  count drums or bass in/out).
+  count drums or bass in/out); ``--starts sections`` scores the section starts alone instead.
 - The rule (fixed before the leave-one-package-out figure was first computed): among the combinations whose validation
   selection score (mean of boundary F +-0.5 s, drop F1, downbeat F, label accuracy) is at least
   ``--min-val``, take the one with the best pooled F +-3 s on the real tracks (ties: validation).
@@ -71,8 +72,9 @@ def real_activations(dirs: list[Path], model: str) -> dict[str, tuple[dict[str, 
     return out
 
 
-def hits(real: dict[str, Any], cfg: PostConfig) -> dict[str, tuple[int, int, int, int]]:
-    """name -> (found within 3 s, found within 0.5 s, starts detected, starts marked)."""
+def hits(real: dict[str, Any], cfg: PostConfig, starts: str = "parts") -> dict[str, tuple[int, int, int, int]]:
+    """name -> (found within 3 s, found within 0.5 s, starts detected, starts marked); ``starts``:
+    "parts" (section starts and the changes inside sections) or "sections" (section starts alone)."""
     import mir_eval
 
     from djstruct.constants import MODEL_FPS
@@ -81,7 +83,8 @@ def hits(real: dict[str, Any], cfg: PostConfig) -> dict[str, tuple[int, int, int
     out = {}
     for name, (act, dur, ref, _pkg) in real.items():
         a = finish(act, MODEL_FPS, dur, name, name="ml", post=cfg, style=None)
-        est = np.array([s.start_s for s in a.parts[1:]])  # cue-worthy starts, as the hand marks are
+        secs = a.parts if starts == "parts" else a.sections  # parts: cue-worthy starts, as the hand marks are
+        est = np.array([s.start_s for s in secs[1:]])
         k = [len(mir_eval.util.match_events(ref, est, w)) if len(est) else 0 for w in (3.0, 0.5)]
         out[name] = (k[0], k[1], len(est), len(ref))
     return out
@@ -100,6 +103,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2028)
     ap.add_argument("--n", type=int, default=48)
     ap.add_argument("--min-val", type=float, default=0.96, help="least validation selection score")
+    ap.add_argument("--starts", choices=("parts", "sections"), default="parts",
+                    help="score the parts (what djstruct cues, the default) or the section starts alone")
     args = ap.parse_args()
     ck = load_model(args.model)
     base = PostConfig.from_dict(ck.extra.get("postprocess", {}))
@@ -110,7 +115,7 @@ def main() -> None:
     for combo in itertools.product(*GRID.values()):
         cfg = dataclasses.replace(base, **dict(zip(GRID, combo, strict=True)))
         m = validation_metrics(val, cfg)
-        rows.append((combo, selection_score(m), m, hits(real, cfg)))
+        rows.append((combo, selection_score(m), m, hits(real, cfg, args.starts)))
     print(f"{len(rows)} combinations in {time.perf_counter() - t0:.0f} s")
     names = list(real)
 
