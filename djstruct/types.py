@@ -102,18 +102,20 @@ class Analysis:
     def parts(self) -> tuple[Section, ...]:
         """The sections cut at their ``changes``: each piece keeps its section's label (an intro
         whose drums enter after 16 bars is two "intro" parts). What cue points are placed on."""
-        if not self.changes:
-            return self.sections
-        cuts = sorted(self.changes)
-        out: list[Section] = []
+        return tuple(p for p, _ in self.marked_parts())
+
+    def marked_parts(self) -> list[tuple[Section, bool]]:
+        """:attr:`parts`, each with whether a change starts it (False: a section starts it)."""
+        cuts = sorted(set(self.changes))
+        out: list[tuple[Section, bool]] = []
         for s in self.sections:
-            a = s.start_s
+            a, inner = s.start_s, False
             for c in cuts:
-                if s.start_s < c < s.end_s:
-                    out.append(Section(a, c, s.label))
-                    a = c
-            out.append(Section(a, s.end_s, s.label))
-        return tuple(out)
+                if a < c < s.end_s:
+                    out.append((Section(a, c, s.label), inner))
+                    a, inner = c, True
+            out.append((Section(a, s.end_s, s.label), inner))
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

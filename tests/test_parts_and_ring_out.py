@@ -144,3 +144,50 @@ def test_the_last_section_ends_where_the_music_stops() -> None:
     old = postprocess(act, FPS, n / FPS + 1.0, level, cfg=replace(PostConfig(), ring_out_bars=0))
     assert old.sections[-1].end_s == pytest.approx(33 * BAR_S, abs=0.05)
     assert [s.label for s in a.sections] == ["intro", "outro"]
+
+
+def test_duplicate_and_stray_changes_make_no_empty_part() -> None:
+    a = _analysis([(0, 32, "intro"), (32, 64, "drop")], changes=(16, 16, 32, 99))
+    assert [(s.start_s / BAR_S, s.end_s / BAR_S) for s in a.parts] == [(0, 16), (16, 32), (32, 64)]
+    assert [new for _, new in a.marked_parts()] == [False, True, False]
+
+
+def test_a_file_that_stops_mid_bar_is_trimmed_on_bar_lines() -> None:
+    """The file stops 1.5 beats into a bar after the final hit at bar 31: the partial bar and the
+    ring-out bar go, and the music ends on bar 31's line (never mid-bar)."""
+    level, act = _curves(33, [[-20.0, -40.0, -55.0, -70.0], [-80.0, -90.0, -100.0, -100.0]])
+    cut = int((32 * BAR_S + 1.5 * BEAT_S) * FPS)
+    level, act = level[:cut], act[:cut]
+    beats = np.arange(4 * 32 + 2) * BEAT_S
+    down = beats[::4]
+    bars = pipeline.Bars(beats, down, down, cut / FPS, BAR_S)  # end_s clipped to the file
+    n = pipeline.ring_out_bars(level, act, FPS, bars, BEAT_S)
+    assert n == 2 and bars.starts[-n] == pytest.approx(31 * BAR_S)
+
+
+def test_two_bar_track_with_a_pickup_reads_no_frame_before_the_start() -> None:
+    level, act = _curves(3, [[-20.0, -40.0, -55.0, -70.0]])
+    level[: int(BEAT_S * FPS)] = 0.0  # a loud first beat: a wrapped window would see it as the bar before
+    beats = np.arange(1, 12) * BEAT_S
+    starts = np.array([BEAT_S, BAR_S, 2 * BAR_S])  # a pickup bar, then two whole bars
+    bars = pipeline.Bars(beats, starts[1:], starts, 3 * BAR_S, BAR_S)
+    assert pipeline.ring_out_bars(level, act, FPS, bars, BEAT_S) == 1  # only the last bar, not into the pickup
+
+
+def test_analyze_lists_a_change_as_a_new_part_of_its_section() -> None:
+    from rich.console import Console
+
+    from djstruct.cli import analyze as cli_analyze
+
+    a = _analysis([(0, 32, "intro"), (32, 64, "drop")], changes=(16,))
+    console = Console(record=True, width=120)
+    old = cli_analyze.out
+    cli_analyze.out = console
+    try:
+        cli_analyze.render_summary(a)
+    finally:
+        cli_analyze.out = old
+    text = console.export_text()
+    assert "2 sections" in text and "intro, new part" in text
+    rows = [line.split() for line in text.splitlines() if line.strip()[:1].isdigit() or "new part" in line]
+    assert [r[-1] for r in rows if r] == ["intro", "part", "drop"]

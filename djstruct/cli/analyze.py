@@ -58,13 +58,11 @@ def render_summary(a: Analysis) -> None:
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for col in ("#", "start", "bar", "length", "label"):
         table.add_column(col, justify="right" if col != "label" else "left")
-    changes = set(a.changes)
     i = 0
-    for s in a.parts:  # the sections, and the parts a change inside one starts ("intro, new part")
-        i += s.start_s not in changes
+    for s, new_part in a.marked_parts():  # the sections, and the parts a change inside one starts
+        i += not new_part
         bar = "-" if len(down) == 0 else str(int(np.argmin(np.abs(down - s.start_s))) + 1)
         bars = (s.end_s - s.start_s) / (4 * 60.0 / a.bpm) if a.bpm else 0.0
-        new_part = s.start_s in changes
         table.add_row("" if new_part else str(i), fmt_time(s.start_s), bar, f"{bars:.0f} bars" if a.bpm else "-",
                       f"{s.label}, new part" if new_part else s.label)
     out.print(table)

@@ -162,7 +162,7 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
     tail = pipeline.ring_out_bars(loudness_db, act["beat"], fps, bars, g.period_s, max_bars=cfg.ring_out_bars,
                                   decay_db=cfg.ring_out_decay_db) if cfg.ring_out_bars > 0 else 0
     edges = bars.starts[: len(bars.starts) - tail]
-    end_s = bars.end_s - tail * bars.bar_s  # the music stops here; a final hit rings out after
+    end_s = float(bars.starts[-tail]) if tail else bars.end_s  # the music stops here; the final hit rings out
     radius = max(1, int(round(cfg.boundary_radius_beats * g.period_s * fps)))
     bscore, head = boundary_score(act, fps, edges, end_s, radius, cfg)
     picked, score, weight = pipeline.boundaries(bscore, threshold=cfg.boundary_threshold,

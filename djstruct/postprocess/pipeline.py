@@ -116,14 +116,16 @@ def bars(beats: np.ndarray, phase: int, period_s: float, music_end_s: float, dur
 
 def ring_out_bars(level_db: np.ndarray, beat_act: np.ndarray, fps: float, bars: Bars, beat_s: float, *,
                   max_bars: int = 2, decay_db: float = 15.0, beat_rel: float = 0.3) -> int:
-    """How many of the last bars (at most ``max_bars``) only ring out the final hit: the music
-    stopped on the bar line before them. In such a bar the level (the loudest frame of each beat,
-    from ``level_db`` (T,) at ``fps``) falls from beat to beat (by 1 dB or more, unless already 40
-    dB down), by ``decay_db`` or more from the first beat to the last; its beats 2-4 are
-    ``decay_db`` / 1.5 or more below those of the bar before (it is not the groove going on: an
-    outro of one hit per bar is music); and no beat after its first is heard (``beat_act`` below
-    ``beat_rel`` x its median at the grid's beats). A fade-out keeps its beats and falls a few dB
-    per bar; a sparse groove (kick on 1 and 3) rises again within the bar."""
+    """How many of the last bars (at most ``max_bars``; never the first) only ring out the final
+    hit: the music stopped on the bar line before them (``bars.starts[-n]``). In such a bar the
+    level (the loudest frame of each beat, from ``level_db`` (T,) at ``fps``; a beat past the bar's
+    end, where the file stops mid-bar, counts as silent) falls from beat to beat (by 1 dB or more,
+    unless already 40 dB down), by ``decay_db`` or more from the first beat to the last; its beats
+    2-4 are ``decay_db`` / 1.5 or more below those of the bar before (it is not the groove going
+    on: an outro of one hit per bar is music); and no beat after its first is heard (``beat_act``
+    below ``beat_rel`` x its median at the grid's beats). A fade-out keeps its beats and falls a few
+    dB per bar; a sparse groove (kick on 1 and 3) rises again within the bar."""
+    edges = np.append(bars.starts, bars.end_s)
     n_bars = len(bars.starts)
     if n_bars < 2 or len(level_db) == 0:
         return 0
@@ -133,28 +135,30 @@ def ring_out_bars(level_db: np.ndarray, beat_act: np.ndarray, fps: float, bars: 
         i = int(round(t * fps))
         return float(act[max(0, i - 2): i + 3].max()) if 0 <= i < len(act) else 0.0
 
-    def beat_levels(start: float) -> list[float]:
+    def beat_levels(a_s: float, b_s: float) -> list[float]:
+        """The loudest level of each of the 4 beats from ``a_s``, up to the bar's end ``b_s``."""
         out = []
         for j in range(4):
-            a, b = int((start + j * beat_s) * fps), int((start + (j + 1) * beat_s) * fps)
-            seg = level_db[max(a, 0): max(b, a + 1)]
+            t0, t1 = a_s + j * beat_s, min(a_s + (j + 1) * beat_s, b_s)
+            a, b = max(int(t0 * fps), 0), max(int(t1 * fps), 0)
+            seg = level_db[a:b] if t1 > t0 else level_db[:0]
             out.append(float(seg.max()) if len(seg) else -np.inf)
         return out
 
     typical = float(np.median([heard(t) for t in bars.beats])) if len(bars.beats) else 0.0
     if typical <= 0:
         return 0
-    n, end = 0, bars.end_s
+    n = 0
     while n < min(max_bars, n_bars - 1):
-        start = end - 4.0 * beat_s
-        lv, before = beat_levels(start), beat_levels(start - 4.0 * beat_s)
+        i = n_bars - 1 - n  # the bar looked at; i - 1 >= 0 is the bar before it
+        lv, before = beat_levels(edges[i], edges[i + 1]), beat_levels(edges[i - 1], edges[i])
         falls = (all(lv[j + 1] <= lv[j] - 1.0 or lv[j + 1] <= lv[0] - 40.0 for j in range(3))
                  and lv[0] - lv[3] >= decay_db)
         new = float(np.mean(before[1:])) - float(np.mean(lv[1:])) >= decay_db / 1.5
-        quiet = max(heard(start + j * beat_s) for j in (1, 2, 3)) < beat_rel * typical
+        quiet = max(heard(edges[i] + j * beat_s) for j in (1, 2, 3)) < beat_rel * typical
         if not (falls and new and quiet):
             break
-        n, end = n + 1, start
+        n += 1
     return n
 
 

@@ -132,6 +132,8 @@ def draw_png(page: dict[str, Any], out: Path, colour_by: str = "energy") -> Path
         if w / px > len(s["name"]) * 6.4 + 10:
             ax.text(s["start"] + 6 * px, sy + sh / 2, s["name"], color="#0d0f12", fontsize=6.5, va="center",
                     fontweight="bold")
+    for t in page.get("changes", []):  # a new part inside a section
+        ax.plot([t, t], [sy + 2, sy + sh - 2], color="#0d0f12", lw=1.2, ls=(0, (3, 2)))
     for d in page["drops"]:
         ax.add_patch(Polygon([(d - 6 * px, wy), (d + 6 * px, wy), (d, wy + 9)], closed=True, facecolor=pal.DROP_COLOR,
                              edgecolor=pal.BACKGROUND, lw=0.5))

@@ -163,7 +163,7 @@ TRACK_JS = """\
   });
   (D.changes || []).forEach(function (t) {  // a new part inside a section (drums in mid-intro)
     var x = X(t), g = el("g", { "class": "change", "data-t": t }, secG);
-    el("title", {}, g, "new part \u00b7 " + fmt(t));
+    el("title", {}, g, "new part \\u00b7 " + fmt(t));
     el("line", { x1: x, x2: x, y1: S.y + 2, y2: S.y + S.h - 2, stroke: "#0d0f12", "stroke-width": 2,
                  "stroke-dasharray": "3,2" }, g);
   });
