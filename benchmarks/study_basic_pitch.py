@@ -62,10 +62,6 @@ def basic_pitch(session, wave: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # 
     return notes, onsets  # output :1 is the note activation, :2 the onsets (checked: onsets are sparser)
 
 
-def _z(x: np.ndarray) -> np.ndarray:
-    return (x - x.mean()) / (x.std() + 1e-9)
-
-
 def bp_evidence(notes: np.ndarray, onsets: np.ndarray, beats: np.ndarray) -> dict[str, np.ndarray]:
     edges = np.append(beats, beats[-1] + (beats[-1] - beats[-2]))
     per_beat = secmod.aggregate(notes.astype(np.float64), BP_FPS, edges)
@@ -74,7 +70,7 @@ def bp_evidence(notes: np.ndarray, onsets: np.ndarray, beats: np.ndarray) -> dic
     change = np.r_[0.0, 1.0 - (unit[1:] * unit[:-1]).sum(axis=1)]
     bass = secmod.aggregate(onsets[:, :32].max(axis=1, keepdims=True).astype(np.float64), BP_FPS, edges)[:, 0]
     by = lambda x: np.array([x[p::4].mean() for p in range(4)])  # noqa: E731
-    return {"bp-chroma": _z(by(change)), "bp-bass": _z(by(bass))}
+    return {"bp-chroma": phasemod.zscore(by(change)), "bp-bass": phasemod.zscore(by(bass))}
 
 
 def main() -> None:
@@ -113,7 +109,7 @@ def main() -> None:
         audio_min += a.duration_s / 60.0
         ev.update(bp_evidence(notes, onsets, beats))
         unsure = phasemod.head_margin(ev["head"]) < w.gate
-        both = _z(ev["head"]) + w.spec * ev["spec"] + w.low * ev["low"] + ev["bp-chroma"] + ev["bp-bass"]
+        both = phasemod.zscore(ev["head"]) + w.spec * ev["spec"] + w.low * ev["low"] + ev["bp-chroma"] + ev["bp-bass"]
         pick = {"head": int(np.argmax(ev["head"])), "djstruct": phasemod.choose_phase(ev, w),
                 "bp-chroma": int(np.argmax(ev["bp-chroma"])), "bp-bass": int(np.argmax(ev["bp-bass"])),
                 "djstruct+bp": int(np.argmax(both)) if unsure else int(np.argmax(ev["head"]))}

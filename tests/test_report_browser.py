@@ -216,3 +216,29 @@ def test_seeking_without_playable_audio(built: dict[str, Any], driver: Any, tmp_
     assert float(driver.find_element(By.TAG_NAME, "body").get_attribute("data-seek")) == pytest.approx(t, abs=1e-3)
     assert driver.find_element(By.ID, "pos").text != "0:00.0"
     assert console_errors(driver) == []
+
+
+def test_a_change_inside_a_section_is_drawn_in_its_band(built: dict[str, Any], driver: Any, tmp_path: Path) -> None:
+    """A page whose analysis has a change inside its first section draws one dashed line there, on
+    top of the one section band, and the console stays clean."""
+    import re
+
+    from selenium.webdriver.common.by import By
+
+    out = tmp_path / "report"
+    shutil.copytree(built["out"], out)
+    page = next((out / "tracks").glob("*.html"))
+    html = page.read_text(encoding="utf-8")
+    blob = re.search(r'(<script type="application/json" id="track-data">)(.*?)(</script>)', html, re.S)
+    assert blob is not None
+    data = json.loads(blob.group(2))
+    first = data["sections"][0]
+    t = round((first["start"] + first["end"]) / 2, 3)
+    data["changes"] = [t]
+    page.write_text(html[: blob.start(2)] + json.dumps(data) + html[blob.end(2):], encoding="utf-8")
+    driver.get(page.resolve().as_uri())
+    wait(driver, "return document.getElementById('plot').getAttribute('data-drawn') === '1'")
+    marks = driver.find_elements(By.CSS_SELECTOR, "#plot .sections .change")
+    assert [float(m.get_attribute("data-t")) for m in marks] == [t]
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#plot .section")) == len(data["sections"])
+    assert console_errors(driver) == []

@@ -86,12 +86,6 @@ def _energy(e: np.ndarray, fps: float) -> Energy:
     return Energy(MODEL_ENERGY_DECIMATE / fps, m[:, 0], m[:, 1], m[:, 2])
 
 
-def _max_around(act: np.ndarray, times_s: np.ndarray, fps: float, radius_frames: int) -> np.ndarray:
-    idx = np.round(np.asarray(times_s) * fps).astype(np.int64)
-    win = np.clip(idx[:, None] + np.arange(-radius_frames, radius_frames + 1)[None, :], 0, len(act) - 1)
-    return act[win].max(axis=1)
-
-
 def _embedding_novelty(emb: np.ndarray, fps: float, bar_starts: np.ndarray, end_s: float, width: int,
                        min_bars: int) -> np.ndarray:
     """Per-bar novelty (n_bars,): cosine novelty of the bars' mean embeddings over ``width`` bars,
@@ -115,7 +109,7 @@ def boundary_score(act: dict[str, np.ndarray], fps: float, edges: np.ndarray, en
     """(score, head) per bar: ``head`` is the boundary head's largest activation within ``radius``
     frames of each bar start; ``score`` the larger of the head and the novelty, the mean of the
     embedding novelty and (weighted ``band_novelty_weight``) the band-level novelty."""
-    head = _max_around(act["boundary"].astype(np.float64), edges, fps, radius)
+    head = pipeline.max_around(act["boundary"], edges, fps, radius)
     if len(edges) < 2:
         return head, head
     parts, weights = [], []
@@ -159,15 +153,14 @@ def postprocess(act: dict[str, np.ndarray], fps: float, duration_s: float, loudn
     bars = pipeline.bars(g.beats, phase, g.period_s, span[1], duration_s)
     if not bars.whole:
         return pipeline.trivial(path, duration_s, energy, name, g.bpm, bars.beats)
-    tail = pipeline.ring_out_bars(loudness_db, act["beat"], fps, bars, g.period_s, max_bars=cfg.ring_out_bars,
-                                  decay_db=cfg.ring_out_decay_db) if cfg.ring_out_bars > 0 else 0
-    edges = bars.starts[: len(bars.starts) - tail]
-    end_s = float(bars.starts[-tail]) if tail else bars.end_s  # the music stops here; the final hit rings out
+    bars = bars.cut(pipeline.ring_out_bars(loudness_db, act["beat"], fps, bars, g.period_s,
+                                           max_bars=cfg.ring_out_bars, decay_db=cfg.ring_out_decay_db))
+    edges = bars.starts
     radius = max(1, int(round(cfg.boundary_radius_beats * g.period_s * fps)))
-    bscore, head = boundary_score(act, fps, edges, end_s, radius, cfg)
+    bscore, head = boundary_score(act, fps, edges, bars.end_s, radius, cfg)
     picked, score, weight = pipeline.boundaries(bscore, threshold=cfg.boundary_threshold,
                                                 min_bars=cfg.min_section_bars, end_bars=cfg.min_end_bars)
-    bounds = np.array([edges[0]] + [edges[i] for i in picked] + [end_s])
+    bounds = np.array([edges[0]] + [edges[i] for i in picked] + [bars.end_s])
     labels = labels_from_probs(act["label"], fps, bounds, grammar=cfg.label_grammar, ends=cfg.label_ends)
     kept = [score[i] >= cfg.keep_same_label and labels[k + 1] in cfg.split_same for k, i in enumerate(picked)]
     new_section = [lab in cfg.new_section_same for lab in labels[1:]]  # per inner boundary

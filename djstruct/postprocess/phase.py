@@ -61,7 +61,8 @@ def half_time(g: pipeline.BeatGrid, beat_act: np.ndarray, downbeat_act: np.ndarr
     return pipeline.BeatGrid(g.beats[p % 2::2], g.bpm / 2.0, g.fit_quality)
 
 
-def _z(x: np.ndarray) -> np.ndarray:
+def zscore(x: np.ndarray) -> np.ndarray:
+    """``x`` less its mean, over its standard deviation (0 where ``x`` is flat)."""
     return (x - x.mean()) / (x.std() + 1e-9)
 
 
@@ -77,9 +78,9 @@ def phase_evidence(downbeat_act: np.ndarray, mel_db: np.ndarray | None, fps: flo
     edges = np.append(beats_s, beats_s[-1] + (beats_s[-1] - beats_s[-2]))
     per_beat = secmod.aggregate(mel, fps, edges)
     std = (per_beat - per_beat.mean(axis=0)) / (per_beat.std(axis=0) + 1e-6)
-    out["spec"] = _z(_by_phase(secmod.block_novelty(std, 1)))
+    out["spec"] = zscore(_by_phase(secmod.block_novelty(std, 1)))
     power = secmod.aggregate(10.0 ** (mel[:, :LOW_BINS] / 10.0), fps, edges).mean(axis=1)
-    out["low"] = _z(_by_phase(10.0 * np.log10(power + 1e-10)))
+    out["low"] = zscore(_by_phase(10.0 * np.log10(power + 1e-10)))
     return out
 
 
@@ -94,5 +95,5 @@ def choose_phase(ev: dict[str, np.ndarray], w: PhaseWeights) -> int:
     head = ev["head"]
     if "spec" not in ev or (w.spec == 0 and w.low == 0) or head_margin(head) >= w.gate:
         return int(np.argmax(head))
-    score = _z(head) + w.spec * ev["spec"] + w.low * ev["low"]
+    score = zscore(head) + w.spec * ev["spec"] + w.low * ev["low"]
     return int(np.argmax(score))

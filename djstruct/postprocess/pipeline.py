@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,15 +47,20 @@ class BeatGrid:
         return 60.0 / self.bpm
 
 
+def max_around(act: np.ndarray, times_s: np.ndarray, fps: float, radius_frames: int) -> np.ndarray:
+    """The largest value of the activation ``act`` (n,) within ``radius_frames`` of each time (s)."""
+    idx = np.round(np.asarray(times_s, dtype=np.float64) * fps).astype(np.int64)
+    win = np.clip(idx[:, None] + np.arange(-radius_frames, radius_frames + 1)[None, :], 0, len(act) - 1)
+    return np.asarray(act, dtype=np.float64)[win].max(axis=1)
+
+
 def beat_support(beat_act: np.ndarray, fps: float, beats_s: np.ndarray) -> float:
     """Mean of the beat activation (0-1, its largest value within 2 frames) at the grid's beats:
     near 1 where every beat of the grid is heard, near 0 on noise or where the tempo drifts away
     from a constant grid."""
     if len(beats_s) == 0:
         return 0.0
-    idx = np.round(np.asarray(beats_s) * fps).astype(np.int64)
-    win = np.clip(idx[:, None] + np.arange(-2, 3)[None, :], 0, len(beat_act) - 1)
-    return float(np.asarray(beat_act, dtype=np.float64)[win].max(axis=1).mean())
+    return float(max_around(beat_act, beats_s, fps, 2).mean())
 
 
 def crop(x: np.ndarray, fps: float, span: tuple[float, float]) -> np.ndarray:
@@ -98,6 +103,13 @@ class Bars:
         """At least one whole bar (else there are beats but no downbeats)."""
         return len(self.downbeats) > 0
 
+    def cut(self, n: int) -> Bars:
+        """The bars without the last ``n`` (the music ends on the bar line where they start); the
+        beats and downbeats stay, a ring-out's downbeat is still a downbeat."""
+        if n <= 0:
+            return self
+        return replace(self, starts=self.starts[:-n], end_s=float(self.starts[-n]))
+
 
 def bars(beats: np.ndarray, phase: int, period_s: float, music_end_s: float, duration_s: float) -> Bars:
     """Bars of ``beats`` whose downbeats are every 4th beat from index ``phase`` (no downbeats when
@@ -127,14 +139,8 @@ def ring_out_bars(level_db: np.ndarray, beat_act: np.ndarray, fps: float, bars: 
     dB per bar; a sparse groove (kick on 1 and 3) rises again within the bar."""
     edges = np.append(bars.starts, bars.end_s)
     n_bars = len(bars.starts)
-    if n_bars < 2 or len(level_db) == 0:
+    if max_bars <= 0 or n_bars < 2 or len(level_db) == 0 or len(bars.beats) == 0 or len(beat_act) == 0:
         return 0
-    act = np.asarray(beat_act, dtype=np.float64)
-
-    def heard(t: float) -> float:
-        i = int(round(t * fps))
-        return float(act[max(0, i - 2): i + 3].max()) if 0 <= i < len(act) else 0.0
-
     def beat_levels(a_s: float, b_s: float) -> list[float]:
         """The loudest level of each of the 4 beats from ``a_s``, up to the bar's end ``b_s``."""
         out = []
@@ -145,7 +151,7 @@ def ring_out_bars(level_db: np.ndarray, beat_act: np.ndarray, fps: float, bars: 
             out.append(float(seg.max()) if len(seg) else -np.inf)
         return out
 
-    typical = float(np.median([heard(t) for t in bars.beats])) if len(bars.beats) else 0.0
+    typical = float(np.median(max_around(beat_act, bars.beats, fps, 2)))
     if typical <= 0:
         return 0
     n = 0
@@ -155,7 +161,7 @@ def ring_out_bars(level_db: np.ndarray, beat_act: np.ndarray, fps: float, bars: 
         falls = (all(lv[j + 1] <= lv[j] - 1.0 or lv[j + 1] <= lv[0] - 40.0 for j in range(3))
                  and lv[0] - lv[3] >= decay_db)
         new = float(np.mean(before[1:])) - float(np.mean(lv[1:])) >= decay_db / 1.5
-        quiet = max(heard(edges[i] + j * beat_s) for j in (1, 2, 3)) < beat_rel * typical
+        quiet = max_around(beat_act, edges[i] + beat_s * np.arange(1, 4), fps, 2).max() < beat_rel * typical
         if not (falls and new and quiet):
             break
         n += 1
